@@ -1,0 +1,205 @@
+"""Grades many submissions: in parallel, from pre-started workers, writing as it goes.
+
+Each finished submission's files are written at once and atomically, so an
+interrupted batch loses nothing already graded; a later run skips submissions
+whose results were made from the same files, checks and seed.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import submission as submissions
+from .checks import TopicChecks, collect
+from .config import Config
+from .exporters.gradescope import results_json
+from .grader import SubmissionResult, grade_submission, plan_devices
+from .outcome import Outcome
+from .reference import ReferenceSide
+from .report import feedback, summary_table
+from .sandbox import Limits, WorkerPool
+from .scoring import Score, score
+from .topics import ROOT, TOPICS
+
+
+# ----------------------------------------------------------------------------- plans
+
+def hidden_plan(topics: tuple[str, ...] = ()) -> dict[str, TopicChecks]:
+    plan = {}
+    for name in topics or TOPICS:
+        try:
+            module = importlib.import_module(TOPICS[name].hidden_module)
+        except ModuleNotFoundError:
+            continue                        # a topic with no hidden checks yet
+        plan[name] = collect(module)
+    return plan
+
+
+def public_plan(topics: tuple[str, ...] = (), root: Path = ROOT) -> dict[str, TopicChecks]:
+    plan = {}
+    for name in topics or TOPICS:
+        path = TOPICS[name].assignment_dir(root) / "public_checks.py"
+        if not path.exists():
+            continue
+        spec = importlib.util.spec_from_file_location(f"ag_public_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        plan[name] = collect(module)
+    return plan
+
+
+def fingerprint(sub: submissions.Submission, plan: dict[str, TopicChecks], config: Config) -> str:
+    h = hashlib.sha256()
+    for name, text in sorted(sub.files.items()):
+        h.update(name.encode() + b"\0" + text.encode() + b"\0")
+    for topic_checks in plan.values():
+        for c in topic_checks.checks:
+            h.update(f"{c.id}:{c.points}".encode())
+    h.update(repr((config.base_seed, config.devices, sorted(plan))).encode())
+    return h.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- writing
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class Graded:
+    name: str
+    score: Score
+    seconds: float
+    notes: list[str]
+    reused: bool = False
+
+
+def write_submission(out: Path, name: str, result: SubmissionResult, config: Config, fp: str) -> Graded:
+    total = score(result.outcomes)
+    folder = out / name
+    run_devices, absent = plan_devices(config)
+    header = (f"Devices: {', '.join(run_devices)}"
+              + (f" (not on this machine, skipped: {', '.join(absent)})" if absent else ""))
+    write_atomic(folder / "feedback.txt",
+                 feedback(name, result.outcomes, total, result.notes, config.base_seed, header))
+    data = results_json(result.outcomes, total, result.seconds, result.notes, config.base_seed)
+    data["extra_data"]["fingerprint"] = fp
+    data["extra_data"]["outcomes"] = [o.to_dict() for o in result.outcomes]
+    write_atomic(folder / "results.json", json.dumps(data, indent=1))
+    return Graded(name, total, result.seconds, result.notes)
+
+
+def reuse(out: Path, name: str, fp: str) -> Graded | None:
+    path = out / name / "results.json"
+    try:
+        data = json.loads(path.read_text())
+        if data["extra_data"]["fingerprint"] != fp:
+            return None
+        outcomes = [Outcome(**o) for o in data["extra_data"]["outcomes"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Graded(name, score(outcomes), float(data.get("execution_time", 0)), [], reused=True)
+
+
+def write_gradebook(out: Path, graded: list[Graded]) -> None:
+    topics = []
+    for g in graded:
+        for t in g.score.topics:
+            if t.topic not in topics:
+                topics.append(t.topic)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["submission", "score", "max_score", "percent"]
+                    + [f"{t}" for t in topics] + [f"{t}_max" for t in topics] + ["notes"])
+    for g in sorted(graded, key=lambda g: g.name):
+        by = {t.topic: t for t in g.score.topics}
+        writer.writerow([g.name, f"{g.score.score:g}", f"{g.score.max_score:g}", f"{g.score.percent:.1f}"]
+                        + [f"{by[t].score:g}" if t in by else "" for t in topics]
+                        + [f"{by[t].max_score:g}" if t in by else "" for t in topics]
+                        + [" | ".join(g.notes)])
+    write_atomic(out / "gradebook.csv", buf.getvalue())
+
+
+# ----------------------------------------------------------------------------- the batch
+
+def unique_names(subs: list[submissions.Submission]) -> list[str]:
+    seen: dict[str, int] = {}
+    names = []
+    for s in subs:
+        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in s.name) or "submission"
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return names
+
+
+def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, TopicChecks] | None = None,
+                regrade: bool = False, progress=None) -> list[Graded]:
+    """Grade every submission under `paths` into `out`; returns one Graded a submission."""
+    plan = plan if plan is not None else (public_plan(config.topics) if config.public_only
+                                          else hidden_plan(config.topics))
+    subs = [submissions.load(p) for p in submissions.discover(paths)]
+    names = unique_names(subs)
+    out.mkdir(parents=True, exist_ok=True)
+    reference = ReferenceSide(config.reference)
+    limits = Limits(memory_bytes=config.memory_bytes, threads=config.worker_threads,
+                    use_cuda="cuda" in plan_devices(config)[0])
+    todo, graded = [], []
+    for sub, name in zip(subs, names):
+        fp = fingerprint(sub, plan, config)
+        old = None if regrade else reuse(out, name, fp)
+        if old is not None:
+            graded.append(old)
+            if progress:
+                progress(old)
+        else:
+            todo.append((sub, name, fp))
+    pool = WorkerPool(limits, spare=min(config.jobs, len(todo))) if todo else None
+    lock = threading.Lock()
+
+    def one(item):
+        sub, name, fp = item
+        topics = {t: c for t, c in plan.items() if TOPICS[t].filename in sub.files} \
+            if config.public_only else plan
+        result = grade_submission(sub, topics, reference, pool, config)
+        g = write_submission(out, name, result, config, fp)
+        with lock:
+            graded.append(g)
+            write_gradebook(out, graded)
+            if progress:
+                progress(g)
+        return g
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as executor:
+            futures = [executor.submit(one, item) for item in todo]
+            for future in as_completed(futures):
+                future.result()
+    finally:
+        if pool is not None:
+            pool.close()
+        reference.close()
+    write_gradebook(out, graded)
+    return graded
+
+
+def print_summary(graded: list[Graded], stream=sys.stdout) -> None:
+    rows = [(g.name, g.score, g.seconds, "(unchanged, not regraded)" if g.reused else "")
+            for g in sorted(graded, key=lambda g: g.name)]
+    print(summary_table(rows), file=stream)

@@ -1,0 +1,18 @@
+"""Grading settings: one frozen dataclass, each field documented."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Config:
+    devices: tuple[str, ...] = ("cpu", "cuda")   # requested; absent ones are reported as skipped
+    topics: tuple[str, ...] = ()                 # () = every topic the submission has or the course has
+    base_seed: int = 20261127                    # each check's seed is derived from it and its id
+    jobs: int = 2                                # submissions graded at the same time
+    worker_threads: int = 1                      # torch threads inside each worker
+    memory_bytes: int = 6 << 30                  # worker address-space limit (CPU grading)
+    import_timeout: float = 15.0                 # seconds to import one student module
+    timeout_scale: float = 1.0                   # multiplies every per-call time limit
+    public_only: bool = False                    # students' `check`: public checks only
+    reference: str = "solutions"                 # "solutions" (hidden grading) or "torch" (public checks)

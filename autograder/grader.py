@@ -1,0 +1,385 @@
+"""Grades one submission: every check, on every device, against the reference.
+
+For each check the same driver runs on the trusted side (reference.py) and in
+the submission's worker (through impl.Impl); the outputs are compared
+(compare.py), forbidden built-ins are looked for (forbidden.py and the worker's
+recorder), and known mistakes are recognised. Each case ends as an Outcome;
+one crash or timeout costs only the case it happened in, and the next case
+gets a fresh worker.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from . import forbidden, wire
+from .checks import Check, TopicChecks
+from .compare import compare
+from .config import Config
+from .impl import Impl, RemoteError, WorkerConnection
+from .outcome import Outcome
+from .reference import DriverRun, ReferenceSide, run_driver
+from .sandbox import Limits, Worker, WorkerDied, WorkerPool, WorkerTimeout
+from .submission import Submission
+from .topics import TOPICS, Topic
+
+
+@dataclass
+class ImportState:
+    ok: bool
+    message: str = ""
+    detail: str = ""
+    status: str = "error"
+
+
+@dataclass
+class SubmissionResult:
+    submission: Submission
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class StudentSession:
+    """The submission's side: a worker with the student's modules imported.
+
+    The worker is replaced after a crash or a timeout; modules that failed to
+    import (or hung while importing) are not imported again.
+    """
+
+    def __init__(self, submission: Submission, topics: list[Topic], pool: WorkerPool, config: Config):
+        self.submission = submission
+        self.topics = topics
+        self.pool = pool
+        self.config = config
+        self.worker: Worker | None = None
+        self.imports: dict[str, ImportState] = {}
+        self.forbidden_at_import: dict[str, set[str]] = {}
+        self.rules = {t.name: list(t.forbidden) for t in TOPICS.values()}
+
+    def _request(self, worker: Worker, message: dict, timeout: float) -> dict:
+        reply = wire.loads(worker.request(wire.dumps(message), timeout))
+        if not isinstance(reply, dict):
+            raise wire.WireError("malformed reply")
+        return reply
+
+    def ready_worker(self) -> Worker:
+        if self.worker is not None and not self.worker.dead:
+            return self.worker
+        if self.worker is not None:
+            self.worker.close()
+        worker = self.pool.take()
+        self.worker = worker
+        self._request(worker, {"op": "configure", "threads": self.config.worker_threads,
+                               "forbidden": self.rules}, 120)
+        self._request(worker, {"op": "write", "files": self.submission.files}, 30)
+        for topic in self.topics:
+            state = self.imports.get(topic.name)
+            if state is not None and not state.ok:
+                continue
+            if topic.filename not in self.submission.files:
+                continue
+            message = {"op": "import", "module": topic.module, "topic": topic.name,
+                       "as": graded_name(topic), "stand_ins": topic.stand_ins}
+            try:
+                reply = self._request(worker, message, self.config.import_timeout)
+            except WorkerTimeout:
+                self.imports[topic.name] = ImportState(
+                    False, f"Importing {topic.filename} did not finish within "
+                    f"{self.config.import_timeout:.0f} s: is there an endless loop or a long "
+                    "computation at module level (outside any function)?", status="timeout")
+                worker.close()
+                return self.ready_worker()
+            except (WorkerDied, wire.WireError) as exc:
+                self.imports[topic.name] = ImportState(
+                    False, f"Importing {topic.filename} stopped the worker: {exc}.",
+                    detail=worker.output_log())
+                worker.close()
+                return self.ready_worker()
+            if "error" in reply:
+                self.imports[topic.name] = import_failure(topic, reply["error"])
+            else:
+                self.imports[topic.name] = ImportState(True)
+                self.forbidden_at_import[topic.name] = set(reply.get("forbidden") or [])
+        return worker
+
+    def impl(self, topic: Topic, timeout: float) -> Impl:
+        worker = self.ready_worker()
+        return Impl(WorkerConnection(worker, timeout), graded_name(topic), topic.name, timeout)
+
+    def close(self):
+        if self.worker is not None:
+            self.worker.close()
+
+
+def graded_name(topic: Topic) -> str:
+    """Topics graded with stand-ins are imported under a private name (see Topic.stand_ins)."""
+    return f"graded_{topic.module}" if topic.stand_ins else topic.module
+
+
+def import_failure(topic: Topic, error: dict) -> ImportState:
+    kind, msg, line = error.get("type"), error.get("message", ""), error.get("line")
+    where = f" (line {line})" if line else ""
+    if kind in ("SyntaxError", "IndentationError", "TabError"):
+        text = f"{topic.filename} has a syntax error{where}: {msg}. Nothing in it could be graded."
+    elif kind in ("ModuleNotFoundError", "ImportError"):
+        text = (f"{topic.filename} could not be imported{where}: {msg}. Only torch, numpy and "
+                "the course's own modules are available.")
+    else:
+        text = f"{topic.filename} raised {kind} when imported{where}: {msg}."
+    return ImportState(False, text, detail=error.get("traceback", ""))
+
+
+# ----------------------------------------------------------------------------- one case
+
+class CaseRunner:
+    """Runs one (check, device) case for one submission and decides its Outcome."""
+
+    def __init__(self, session: StudentSession, reference: ReferenceSide, topic_checks: TopicChecks,
+                 config: Config, static: list[forbidden.Finding], refs: dict[str, set[str]]):
+        self.session = session
+        self.reference = reference
+        self.topic = TOPICS[topic_checks.topic]
+        self.topic_checks = topic_checks
+        self.config = config
+        self.static = static
+        self.refs = refs
+
+    def outcome(self, check: Check, device: str, share: float, status: str, message: str = "",
+                detail: str = "") -> Outcome:
+        earned = share if status == "passed" else 0.0
+        return Outcome(check.id, device, check.topic, check.title, status, earned, share,
+                       message, detail, check.public, check.seed(self.config.base_seed))
+
+    def run(self, check: Check, device: str, share: float) -> Outcome:
+        state = self.session.imports.get(self.topic.name)
+        if self.topic.filename not in self.session.submission.files:
+            return self.outcome(check, device, share, "not_implemented",
+                                f"{self.topic.filename} was not found in the submission.")
+        if state is not None and not state.ok:
+            return self.outcome(check, device, share, state.status, state.message, state.detail)
+        seed = check.seed(self.config.base_seed)
+        expected = None
+        if check.judge is None:
+            expected = self.reference.expected(check, device, seed)
+            if expected.error is not None:
+                return self.outcome(check, device, share, "error",
+                                    "The grader could not compute the expected values for this "
+                                    "case; it is not counted against you. Please tell your instructor.",
+                                    f"reference failed: {expected.error!r}")
+        timeout = (check.timeout or self.topic.timeout) * self.config.timeout_scale
+        try:
+            impl = self.session.impl(self.topic, timeout)
+        except (WorkerDied, wire.WireError) as exc:
+            return self.outcome(check, device, share, "error", f"The worker could not start: {exc}.")
+        state = self.session.imports.get(self.topic.name)
+        if state is not None and not state.ok:
+            return self.outcome(check, device, share, state.status, state.message, state.detail)
+        got = run_driver(check, impl, device, seed)
+        found = self._forbidden(impl)
+        if found:
+            return self.outcome(check, device, share, "forbidden", found)
+        if got.error is not None:
+            return self._failed_run(check, device, share, got.error)
+        if check.judge is not None:
+            try:
+                verdict = check.judge(got.outputs)
+            except Exception as exc:          # noqa: BLE001 - a value the judge could not read
+                verdict = f"The check could not use what your code returned: {exc}."
+            return self.outcome(check, device, share, "failed" if verdict else "passed", verdict or "")
+        mismatch = None
+        for name, value in expected.outputs.items():
+            mismatch = compare(name, got.outputs.get(name), value, check.tolerance)
+            if mismatch:
+                break
+        if mismatch:
+            message = mismatch.message + self._diagnose(check, device, seed, got)
+            return self.outcome(check, device, share, "failed", message)
+        extra = sorted(got.mutated - expected.mutated, key=str)
+        if extra:
+            call, key = extra[0]
+            what = f"argument {key}" if isinstance(key, int) else f"argument '{key}'"
+            return self.outcome(check, device, share, "failed",
+                                f"{call}(...) modified its {what} in place; it must leave its "
+                                "inputs unchanged (work on a new tensor, or clone first).")
+        missing = sorted(expected.mutated - got.mutated, key=str)
+        if missing:
+            call, key = missing[0]
+            what = f"argument {key}" if isinstance(key, int) else f"argument '{key}'"
+            return self.outcome(check, device, share, "failed",
+                                f"{call}(...) should update its {what} in place (the same tensor "
+                                "object, e.g. with .copy_() or .mul_()), but left it unchanged.")
+        return self.outcome(check, device, share, "passed")
+
+    def _failed_run(self, check: Check, device: str, share: float, error: BaseException) -> Outcome:
+        if isinstance(error, WorkerTimeout):
+            return self.outcome(check, device, share, "timeout",
+                                f"Your code did not finish within {self.session.config.timeout_scale * (check.timeout or self.topic.timeout):.0f} s "
+                                "on this check (an endless loop, or a very slow Python loop over elements?).")
+        if isinstance(error, WorkerDied):
+            detail = self.session.worker.output_log() if self.session.worker else ""
+            return self.outcome(check, device, share, "error",
+                                f"Your code stopped the grading process: {error}.", detail)
+        if isinstance(error, RemoteError):
+            info = error.info
+            where = f" ({info.get('file')}, line {info['line']})" if info.get("line") and info.get("file") else ""
+            msg = str(info.get("message") or "")
+            if error.is_a("NotImplementedError") and msg.startswith("Task "):
+                return self.outcome(check, device, share, "not_implemented",
+                                    f"Not attempted yet ({msg.rstrip('.')}).")
+            return self.outcome(check, device, share, "error",
+                                f"Your code raised {info.get('type')}{where}: {info.get('message')}",
+                                str(info.get("traceback", "")))
+        if isinstance(error, wire.WireError):
+            return self.outcome(check, device, share, "error",
+                                f"Your code returned something that could not be read back: {error}.")
+        return self.outcome(check, device, share, "error",
+                            f"The check could not use what your code returned: "
+                            f"{type(error).__name__}: {error}.")
+
+    def _forbidden(self, impl: Impl) -> str:
+        names = set(impl.log.forbidden) | self.session.forbidden_at_import.get(self.topic.name, set())
+        called = set()
+        for root in impl.log.calls:
+            called |= forbidden.reachable(root, self.refs)
+        lines = {}
+        for finding in self.static:
+            if finding.scope is None or finding.scope in called:
+                names.add(finding.name)
+                lines.setdefault(finding.name, finding.line)
+        if not names:
+            return ""
+        parts = [f"{n} (line {lines[n]})" if n in lines else n for n in sorted(names)]
+        return (f"Your code uses {', '.join(parts)}, which this assignment does not allow: the point "
+                "is to write it yourself. This check earns no credit while it is used.")
+
+    def _diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
+        """Name a known mistake when the submission's outputs match the mistaken reference's."""
+        if self.reference.kind != "solutions":
+            return ""
+        for mistake in self.topic_checks.mistakes:
+            if mistake.checks and check.name not in mistake.checks:
+                continue
+            wrong = self.reference.mistaken(mistake, check, device, seed)
+            if wrong.error is not None or wrong.outputs is None:
+                continue
+            if all(compare(n, got.outputs.get(n), v, check.tolerance) is None
+                   for n, v in wrong.outputs.items()):
+                return f"\nLikely cause: {mistake.message}"
+        return ""
+
+
+# ----------------------------------------------------------------------------- a submission
+
+def plan_devices(config: Config) -> tuple[list[str], list[str]]:
+    """(devices to run, devices requested but absent)."""
+    present = {"cpu"} | ({"cuda"} if torch.cuda.is_available() else set())
+    run = [d for d in config.devices if d in present]
+    return run, [d for d in config.devices if d not in present]
+
+
+def grade_submission(submission: Submission, plan: dict[str, TopicChecks], reference: ReferenceSide,
+                     pool: WorkerPool, config: Config) -> SubmissionResult:
+    started = time.monotonic()
+    result = SubmissionResult(submission, notes=list(submission.problems))
+    topics = [TOPICS[name] for name in plan]
+    session = StudentSession(submission, topics, pool, config)
+    run_devices, absent = plan_devices(config)
+    try:
+        for name, topic_checks in plan.items():
+            topic = TOPICS[name]
+            static, refs = static_findings(submission, topic)
+            runner = CaseRunner(session, reference, topic_checks, config, static, refs)
+            for check in topic_checks.checks:
+                devices = [d for d in run_devices if d in check.devices]
+                for device in devices:
+                    result.outcomes.append(runner.run(check, device, check.points / len(devices)))
+                for device in absent:
+                    if device in check.devices:
+                        result.outcomes.append(runner.outcome(
+                            check, device, 0.0, "skipped", f"No {device.upper()} device on this machine."))
+            if topic_checks.placement_points:
+                on_cpu = {o.check_id: o for o in result.outcomes if o.device == "cpu"}
+                result.outcomes.append(placement_outcome(runner, topic_checks, on_cpu))
+    finally:
+        session.close()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def static_findings(submission: Submission, topic: Topic):
+    source = submission.files.get(topic.filename)
+    if source is None:
+        return [], {}
+    try:
+        return forbidden.scan(source, topic.forbidden), forbidden.top_level_references(source)
+    except SyntaxError:
+        return [], {}
+
+
+PLACEMENT_TITLE = "New tensors are created on the input's device (checked on the 'meta' device)"
+_TO_CPU = re.compile(r"\.cpu\(|\.numpy\(|['\"]cpu['\"]")
+
+
+def placement_outcome(runner: CaseRunner, topic_checks: TopicChecks, on_cpu: dict[str, Outcome]) -> Outcome:
+    """Device bugs without a GPU: run the checks on the 'meta' device, where a tensor
+    made on the CPU inside the student's code raises or comes back on the wrong device.
+
+    Only clear evidence fails: an error that names the device, a line that moves
+    data to the CPU, or an output on the wrong device. What only the meta device
+    forbids (.item(), .tolist(); legal on a GPU) is inconclusive and ignored.
+    """
+    points = topic_checks.placement_points
+    probe = Check(id=f"{topic_checks.topic}/device_placement", topic=topic_checks.topic,
+                  name="device_placement", title=PLACEMENT_TITLE, points=points, driver=None)
+    source = runner.session.submission.files.get(runner.topic.filename, "").splitlines()
+    ran = 0
+    for check in topic_checks.checks:
+        if not check.placement:
+            continue
+        first = on_cpu.get(check.id) or runner.run(check, "cpu", points)
+        # only code that works on the CPU is probed
+        if first.status in ("not_implemented", "timeout", "forbidden") or first.status == "error" \
+                and "import" in first.message:
+            return runner.outcome(probe, "meta", points, first.status, first.message)
+        seed = check.seed(runner.config.base_seed)
+        expected = runner.reference.expected(check, "meta", seed)
+        if expected.error is not None or first.status != "passed":
+            continue
+        timeout = (check.timeout or runner.topic.timeout) * runner.config.timeout_scale
+        got = run_driver(check, runner.session.impl(runner.topic, timeout), "meta", seed)
+        if isinstance(got.error, RemoteError):
+            info = got.error.info
+            message = str(info.get("message", ""))
+            line = info.get("line") if info.get("file") == runner.topic.filename else None
+            text = source[line - 1].strip() if line and 0 < line <= len(source) else ""
+            if "meta" in message and "device" in message:
+                return runner.outcome(probe, "meta", points, "failed", _placement_message(
+                    check, f"{info.get('type')}: {message}", line, text))
+            if "Cannot copy out of meta tensor" in message and _TO_CPU.search(text):
+                return runner.outcome(probe, "meta", points, "failed", _placement_message(
+                    check, "a tensor is moved to the CPU", line, text))
+            continue                                    # inconclusive on meta
+        if got.error is not None:
+            continue
+        for name, value in expected.outputs.items():
+            mismatch = compare(name, got.outputs.get(name), value, check.tolerance)
+            if mismatch and mismatch.kind == "device":
+                return runner.outcome(probe, "meta", points, "failed",
+                                      _placement_message(check, mismatch.message, None, ""))
+        ran += 1
+    if ran == 0:
+        return runner.outcome(probe, "meta", points, "failed",
+                              "No check passed on the CPU and also ran on the 'meta' device, so "
+                              "device placement could not be confirmed.")
+    return runner.outcome(probe, "meta", points, "passed")
+
+
+def _placement_message(check: Check, what: str, line, text: str) -> str:
+    where = f" at line {line}: `{text}`" if line else ""
+    return (f"In '{check.title}', run with inputs on another device than the CPU: {what}{where}.\n"
+            "Your code would fail on a GPU. Create new tensors on the input's device "
+            "(device=x.device, or torch.zeros_like(x) and friends) and do not move data to the CPU.")

@@ -1,0 +1,1 @@
+"""Hidden checks, one module a topic. Instructors only: never shipped to students."""

@@ -1,0 +1,181 @@
+"""What a check's driver holds: one implementation, reached through a connection.
+
+`Impl` looks like the topic's module: `impl.batch_norm(x, ...)`,
+`bn = impl.BatchNorm1d(5)`, `bn(x)`, `bn.train()`. Every call becomes a request
+to an `Executor` (worker.py): in the worker process for the student, in this
+process for the reference. Both go through the same wire encoding, so the
+driver cannot tell them apart and both are treated the same way:
+
+- tensors go over as values; objects that are not data stay on their side and
+  come back as `Ref`s (handles);
+- an argument changed in place on the other side is changed in place here too,
+  and the change is logged, so a check can tell "updated running_mean in place"
+  from "modified its input x";
+- an exception on the other side is raised here as `RemoteError`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from . import wire
+from .sandbox import Worker
+from .worker import Executor
+
+
+class RemoteError(Exception):
+    """The implementation raised. `info` is the plain-data description of it."""
+
+    def __init__(self, info: dict):
+        self.info = info if isinstance(info, dict) else {"type": "?", "message": str(info)}
+        super().__init__(f"{self.info.get('type')}: {self.info.get('message')}")
+
+    @property
+    def type(self) -> str:
+        return str(self.info.get("type", "?"))
+
+    def is_a(self, name: str) -> bool:
+        types = self.info.get("types") or [self.type]
+        return name in types
+
+
+# ----------------------------------------------------------------------------- connections
+
+class LocalConnection:
+    """Runs requests in this process (the trusted side: reference solutions)."""
+
+    def __init__(self, executor: Executor):
+        self.executor = executor
+
+    def request(self, payload: bytes, timeout: float | None = None) -> bytes:
+        return self.executor.handle_bytes(payload)
+
+
+class WorkerConnection:
+    """Runs requests in a worker process, with a time limit per request."""
+
+    def __init__(self, worker: Worker, timeout: float):
+        self.worker = worker
+        self.timeout = timeout
+
+    def request(self, payload: bytes, timeout: float | None = None) -> bytes:
+        return self.worker.request(payload, timeout or self.timeout)
+
+
+# ----------------------------------------------------------------------------- the proxy
+
+@dataclass
+class CallLog:
+    """What one driver run did on the other side: calls, in-place changes, forbidden uses."""
+    calls: list[str] = field(default_factory=list)              # top-level names called
+    mutated: list[tuple[str, Any]] = field(default_factory=list)  # (call name, argument key)
+    forbidden: set[str] = field(default_factory=set)
+
+
+class Impl:
+    """One implementation of a topic's module, as seen by a driver."""
+
+    def __init__(self, connection, module: str, topic: str, timeout: float | None = None):
+        self._connection = connection
+        self._module = module
+        self._topic = topic
+        self._timeout = timeout
+        self.log = CallLog()
+
+    def __getattr__(self, name: str) -> "Ref":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return Ref(self, {"module": self._module}, [["attr", name]], name)
+
+    # -- requests
+    def _request(self, message: dict) -> dict:
+        reply_bytes = self._connection.request(wire.dumps(message), self._timeout)
+        reply = wire.loads(reply_bytes, handle=self._handle)
+        if not isinstance(reply, dict):
+            raise wire.WireError("malformed reply")
+        self.log.forbidden.update(str(n) for n in reply.get("forbidden") or [])
+        if "error" in reply:
+            raise RemoteError(reply["error"])
+        return reply
+
+    def _handle(self, node: dict) -> "Ref":
+        handle = node.get("__handle__")
+        if type(handle) is not int:
+            raise wire.WireError("malformed handle")
+        return Ref(self, {"handle": handle}, [], str(node.get("type", "object")))
+
+    def _call(self, ref: "Ref", args, kwargs, backward=None):
+        message = {"op": "call", "target": ref._spec(), "args": list(args), "kwargs": kwargs,
+                   "topic": self._topic}
+        if backward is not None:
+            message["backward"] = backward
+        self.log.calls.append(ref._root)
+        reply = self._request(message)
+        for key, new in reply.get("mutated") or []:
+            self.log.mutated.append((ref._label(), key))
+            local = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(key)
+            if isinstance(local, torch.Tensor) and isinstance(new, torch.Tensor) \
+                    and local.shape == new.shape and local.dtype == new.dtype:
+                with torch.no_grad():
+                    local.copy_(new.to(local.device))
+        if backward is not None:
+            return reply.get("value"), {k: g for k, g in reply.get("grads") or []}
+        return reply.get("value")
+
+
+class Ref:
+    """A function, class, object or attribute that lives on the implementation's side."""
+
+    __slots__ = ("_impl", "_base", "_path", "_root")
+
+    def __init__(self, impl: Impl, base: dict, path: list, root: str):
+        self._impl, self._base, self._path, self._root = impl, base, path, root
+
+    def __getattr__(self, name: str) -> "Ref":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Ref(self._impl, self._base, self._path + [["attr", name]], self._root)
+
+    def __getitem__(self, key) -> "Ref":
+        return Ref(self._impl, self._base, self._path + [["item", key]], self._root)
+
+    def __call__(self, *args, **kwargs):
+        return self._impl._call(self, args, kwargs)
+
+    def __repr__(self):
+        return f"<Ref {self._label()}>"
+
+    def _spec(self) -> dict:
+        return {**self._base, "path": self._path}
+
+    def _label(self) -> str:
+        tail = "".join(f".{k}" if kind == "attr" else f"[{k!r}]" for kind, k in self._path)
+        return self._root + tail if "handle" in self._base else tail.lstrip(".")
+
+
+# ----------------------------------------------------------------------------- driver helpers
+
+def fetch(ref: Ref) -> Any:
+    """The value of an attribute on the implementation's side, as plain data."""
+    return ref._impl._request({"op": "get", "target": ref._spec()}).get("value")
+
+
+def assign(ref: Ref, value: Any) -> None:
+    """Set an attribute or item on the implementation's side (e.g. an optimizer's lr)."""
+    ref._impl._request({"op": "set", "target": ref._spec(), "value": value})
+
+
+def call_with_grad(ref: Ref, *args, upstream, **kwargs):
+    """Call, then backpropagate `upstream` from the output; returns (output, {arg key: grad})."""
+    return ref._impl._call(ref, args, kwargs, backward=upstream)
+
+
+def make_param(impl: Impl, value: torch.Tensor) -> Ref:
+    """A leaf tensor (nn.Parameter) on the implementation's side, for optimizers."""
+    return impl._request({"op": "param", "value": value})["value"]
+
+
+def manual_seed(impl: Impl, seed: int) -> None:
+    impl._request({"op": "seed", "seed": int(seed)})

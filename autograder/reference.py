@@ -1,0 +1,111 @@
+"""The trusted side: reference implementations, their outputs, and known mistakes.
+
+Everything here runs in the grader's own process and never reaches a worker.
+Expected outputs are computed once per batch (per check, device and seed) and
+shared by every submission; so are the outputs of the known mistakes.
+"""
+from __future__ import annotations
+
+import importlib
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks import Check, Inputs, Mistake
+from .impl import Impl, LocalConnection
+from .topics import ROOT, TOPICS, Topic
+from .worker import Executor
+
+
+@dataclass(frozen=True)
+class DriverRun:
+    """What one driver run produced: outputs and log, or the exception it raised."""
+    outputs: dict | None
+    mutated: frozenset
+    error: BaseException | None = None
+
+
+def run_driver(check: Check, impl: Impl, device: str, seed: int) -> DriverRun:
+    try:
+        outputs = check.driver(impl, Inputs(seed, device))
+    except Exception as exc:        # noqa: BLE001 - reported by the caller
+        return DriverRun(None, frozenset(impl.log.mutated), exc)
+    if not isinstance(outputs, dict):
+        outputs = {"result": outputs}
+    return DriverRun(outputs, frozenset(impl.log.mutated))
+
+
+class ReferenceSide:
+    """Runs drivers on a trusted implementation: `solutions/` or PyTorch's built-ins."""
+
+    def __init__(self, kind: str = "solutions", root: Path = ROOT):
+        self.kind = kind
+        self.root = root
+        self._dir = Path(tempfile.mkdtemp(prefix="ag-reference-"))
+        self._executor = Executor(self._dir / "modules", module_prefix=f"agref{id(self)}_")
+        self._mistakes: dict[str, Executor] = {}
+        self._cache: dict[tuple, DriverRun] = {}
+        self._lock = threading.RLock()
+        self._loaded: set[str] = set()
+
+    # ------------------------------------------------------------------ loading
+    def _load(self, executor: Executor, topic: Topic, source: str | None = None) -> None:
+        if self.kind == "torch" and source is None:
+            executor.modules[topic.module] = importlib.import_module(topic.torch_ref_module)
+            return
+        executor.module_dir.mkdir(parents=True, exist_ok=True)
+        for other in TOPICS.values():           # flat, as in a worker: train.py imports the rest
+            path = other.solution_path(self.root)
+            if path.exists() and not (executor.module_dir / path.name).exists():
+                shutil.copy(path, executor.module_dir / path.name)
+        if source is not None:
+            (executor.module_dir / topic.filename).write_text(source)
+        reply = executor.handle({"op": "import", "module": topic.module})
+        if "error" in reply:
+            raise RuntimeError(f"the reference for {topic.name} failed to import: {reply['error']}")
+
+    def impl(self, topic: Topic) -> Impl:
+        with self._lock:
+            if topic.name not in self._loaded:
+                self._load(self._executor, topic)
+                self._loaded.add(topic.name)
+        return Impl(LocalConnection(self._executor), topic.module, topic.name)
+
+    # ------------------------------------------------------------------ outputs
+    def expected(self, check: Check, device: str, seed: int) -> DriverRun:
+        key = (check.id, device, seed)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = run_driver(check, self.impl(TOPICS[check.topic]), device, seed)
+            return self._cache[key]
+
+    def mistaken(self, mistake: Mistake, check: Check, device: str, seed: int) -> DriverRun:
+        """The outputs of the reference with `mistake` applied (solutions only)."""
+        key = ("mistake", mistake.name, check.id, device, seed)
+        with self._lock:
+            if key not in self._cache:
+                executor = self._mistakes.get(mistake.name)
+                topic = TOPICS[check.topic]
+                if executor is None:
+                    source = apply_patch(topic.solution_path(self.root).read_text(), mistake)
+                    executor = Executor(self._dir / f"mistake{len(self._mistakes)}",
+                                        module_prefix=f"agmis{id(self)}_{len(self._mistakes)}_")
+                    self._load(executor, topic, source)
+                    self._mistakes[mistake.name] = executor
+                impl = Impl(LocalConnection(executor), topic.module, topic.name)
+                self._cache[key] = run_driver(check, impl, device, seed)
+            return self._cache[key]
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def apply_patch(source: str, mistake: Mistake) -> str:
+    for old, new in mistake.patch:
+        if source.count(old) != 1:
+            raise ValueError(f"mistake {mistake.name!r}: its text must occur exactly once in the "
+                             f"reference (found {source.count(old)} times): {old!r}")
+        source = source.replace(old, new)
+    return source

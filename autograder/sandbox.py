@@ -1,0 +1,215 @@
+"""Starts, limits, talks to and kills worker processes.
+
+Only this module knows about processes. A worker is started by fork+exec of a
+fresh interpreter (`python -I`), in its own session and process group, in a
+scratch folder holding nothing but a copy of the worker runtime (`worker.py`,
+`wire.py`) and, later, the student's files. It gets a clean environment, a
+memory limit, a CPU-time limit and a bounded output file; every request has a
+wall-clock limit, after which the whole process group is killed.
+
+Workers are started ahead of need (`WorkerPool`): `import torch` costs about a
+second, paid while the previous submission is still being graded.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import wire
+
+RUNTIME_FILES = ("worker.py", "wire.py")
+BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); import worker; "
+        "worker.main(sys.argv[2:])")
+
+
+class WorkerDied(RuntimeError):
+    """The worker exited or was killed while a request was in flight."""
+
+
+class WorkerTimeout(WorkerDied):
+    """A request ran past its time limit; the worker was killed."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int = 6 << 30        # address space; not applied when CUDA is used
+    cpu_seconds: int = 900             # whole-process CPU time
+    output_bytes: int = 8 << 20        # the student's stdout/stderr log
+    threads: int = 1                   # torch intra-op threads in the worker
+    use_cuda: bool = False
+
+
+def _limit_child(limits: Limits):
+    """Runs in the child between fork and exec: limits that the exec'd process inherits."""
+    def apply():
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if not limits.use_cuda:        # CUDA maps huge virtual ranges; RSS is watched instead
+            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    return apply
+
+
+class Worker:
+    """One worker process and the pipes to it."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.scratch = Path(tempfile.mkdtemp(prefix="ag-worker-"))
+        runtime = self.scratch / "runtime"
+        runtime.mkdir()
+        here = Path(__file__).parent
+        for name in RUNTIME_FILES:
+            shutil.copy(here / name, runtime / name)
+        req_r, self._req_w = os.pipe()
+        self._rep_r, rep_w = os.pipe()
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "LANG": "C.UTF-8",
+               "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+        for key in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", BOOT, str(runtime), str(req_r), str(rep_w)],
+            cwd=self.scratch, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_limit_child(limits), close_fds=True)
+        os.close(req_r)
+        os.close(rep_w)
+        self.started = time.monotonic()
+        self.dead = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def request(self, payload: bytes, timeout: float) -> bytes:
+        """Send one request and wait for its reply, at most `timeout` seconds."""
+        if self.dead:
+            raise WorkerDied("the worker is no longer running")
+        try:
+            wire.send(self._req_w, payload)
+        except (BrokenPipeError, OSError):
+            self.kill()
+            raise WorkerDied(self._death_reason()) from None
+        deadline = time.monotonic() + timeout
+        try:
+            header = self._read(8, deadline)
+            (n,) = __import__("struct").unpack("<Q", header)
+            if n > wire.MAX_MESSAGE_BYTES:
+                self.kill()
+                raise WorkerDied(f"the worker sent a reply of {n} bytes, over the limit")
+            return self._read(n, deadline)
+        except WorkerTimeout:
+            self.kill()
+            raise
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        chunks, left = [], n
+        while left:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerTimeout("time limit exceeded")
+            ready, _, _ = select.select([self._rep_r], [], [], min(remaining, 0.5))
+            if not ready:
+                if self.proc.poll() is not None:
+                    self.kill()
+                    raise WorkerDied(self._death_reason())
+                continue
+            chunk = os.read(self._rep_r, min(left, 1 << 20))
+            if not chunk:
+                self.kill()
+                raise WorkerDied(self._death_reason())
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _death_reason(self) -> str:
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the worker stopped answering"
+        if code < 0:
+            sig = signal.Signals(-code).name
+            hint = {"SIGKILL": " (killed: out of memory, or by the grader)",
+                    "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (printed too much output)",
+                    "SIGSEGV": " (crashed)"}.get(sig, "")
+            return f"the worker was killed by {sig}{hint}"
+        return f"the worker exited with status {code} (sys.exit or os._exit in the submission?)"
+
+    def output_log(self, limit: int = 4000) -> str:
+        path = self.scratch / "output.log"
+        try:
+            with open(path, "rb") as fh:
+                return fh.read(limit).decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """Kill the worker's whole process group and release its resources."""
+        if not self.dead:
+            self.dead = True
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            for fd in (self._req_w, self._rep_r):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.kill()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class WorkerPool:
+    """Hands out fresh workers, keeping `spare` of them started ahead of need.
+
+    A worker serves one submission only (student code may have patched
+    anything inside it), so workers are never returned to the pool.
+    """
+
+    def __init__(self, limits: Limits, spare: int = 1):
+        self.limits = limits
+        self.spare = spare
+        self._ready: queue.Queue[Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(spare):
+            self._ready.put(Worker(limits))
+
+    def take(self) -> Worker:
+        with self._lock:
+            try:
+                worker = self._ready.get_nowait()
+            except queue.Empty:
+                worker = None
+            if not self._closed:
+                self._ready.put(Worker(self.limits))    # replace it at once: warm for the next
+        if worker is None or worker.proc.poll() is not None:
+            worker = Worker(self.limits)
+        return worker
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            while not self._ready.empty():
+                self._ready.get_nowait().close()

@@ -1,0 +1,228 @@
+"""Folder, .zip or notebooks in; the student's source files out.
+
+A submission may be a folder with its files flat, the `assignments/` tree (or
+any tree: files are found by name), a .zip of either, or .ipynb notebooks whose
+code cells make the module. Problems (a corrupted zip, a file under the wrong
+name, a notebook that is not JSON) become plain sentences in `problems`;
+loading never raises for bad student input.
+"""
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .topics import TOPICS
+
+MAX_FILE_BYTES = 2 << 20           # one source file or notebook
+MAX_ZIP_TOTAL = 64 << 20           # all members of a zip, uncompressed
+MAX_ZIP_MEMBERS = 2000
+MAX_DEPTH = 6
+
+
+@dataclass
+class Submission:
+    name: str                                     # "alice" (folder or zip name)
+    files: dict[str, str] = field(default_factory=dict)   # "normalization.py" -> source
+    problems: list[str] = field(default_factory=list)
+    origin: str = ""
+
+
+def expected_names() -> dict[str, str]:
+    """File name -> module, for every topic: normalization.py, normalization.ipynb, ..."""
+    names = {}
+    for topic in TOPICS.values():
+        names[topic.filename] = topic.filename
+        names[f"{topic.module}.ipynb"] = topic.filename
+    return names
+
+
+# ----------------------------------------------------------------------------- discovery
+
+def looks_like_submission(path: Path) -> bool:
+    """A file, or a folder that holds course files itself (not a folder of submissions)."""
+    if path.is_file():
+        return True
+    wanted = expected_names()
+    for child in _walk(path, depth=3):
+        if child.name in wanted or child.name == "assignments":
+            return True
+    return False
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Expand each argument: a submission, or a folder of submissions."""
+    found = []
+    for path in paths:
+        if path.is_dir() and not looks_like_submission(path):
+            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            found.extend(p for p in children if p.is_dir() or p.suffix in (".zip", ".ipynb", ".py"))
+        else:
+            found.append(path)
+    return found
+
+
+def load(path: Path) -> Submission:
+    name = path.stem if path.is_file() else path.name
+    sub = Submission(name=name, origin=str(path))
+    try:
+        if not path.exists():
+            sub.problems.append(f"{path} does not exist.")
+        elif path.is_dir():
+            _from_entries(sub, ((str(p.relative_to(path)), p.read_bytes) for p in _walk(path)
+                                if p.is_file() and not p.is_symlink()))
+            if not any(path.iterdir()):
+                sub.problems.append("The submission folder is empty.")
+        elif path.suffix == ".zip":
+            _from_zip(sub, path)
+        elif path.suffix in (".ipynb", ".py"):
+            _from_entries(sub, [(path.name, path.read_bytes)])
+        else:
+            sub.problems.append(f"{path.name}: expected a folder, a .zip, a .py or an .ipynb file.")
+    except OSError as exc:
+        sub.problems.append(f"The submission could not be read: {exc}.")
+    if not sub.files and not sub.problems:
+        sub.problems.append(_nothing_found_message(sub))
+    return sub
+
+
+def _walk(root: Path, depth: int = MAX_DEPTH):
+    if depth < 0:
+        return
+    try:
+        children = sorted(root.iterdir())
+    except OSError:
+        return
+    for child in children:
+        if child.name.startswith(".") or child.name == "__pycache__" or child.is_symlink():
+            continue
+        yield child
+        if child.is_dir():
+            yield from _walk(child, depth - 1)
+
+
+def _from_zip(sub: Submission, path: Path) -> None:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        sub.problems.append(f"{path.name} is not a readable zip file ({exc}).")
+        return
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            sub.problems.append(f"{path.name} has {len(members)} entries; at most {MAX_ZIP_MEMBERS} are read.")
+            members = members[:MAX_ZIP_MEMBERS]
+        total, entries = 0, []
+        for info in members:
+            member = PurePosixPath(info.filename)
+            if info.is_dir() or member.name.startswith(".") or "__MACOSX" in member.parts:
+                continue
+            if member.is_absolute() or ".." in member.parts:
+                sub.problems.append(f"Skipped {info.filename}: paths outside the archive are not allowed.")
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                sub.problems.append(f"Skipped {info.filename}: symbolic links are not read.")
+                continue
+            if member.name not in expected_names() and member.suffix not in (".py", ".ipynb"):
+                continue
+            total += info.file_size
+            if info.file_size > MAX_FILE_BYTES or total > MAX_ZIP_TOTAL:
+                sub.problems.append(f"Skipped {info.filename}: {info.file_size} bytes is too large.")
+                continue
+
+            def read(info=info):
+                with archive.open(info) as fh:
+                    return fh.read(MAX_FILE_BYTES + 1)
+            entries.append((info.filename, read))
+        try:
+            _from_entries(sub, entries)
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+            sub.problems.append(f"{path.name} is damaged and could not be read completely ({exc}).")
+
+
+def _from_entries(sub: Submission, entries) -> None:
+    """Pick the course files out of (relative path, reader) pairs; the shallowest wins."""
+    wanted = expected_names()
+    chosen: dict[str, tuple[int, str, object]] = {}
+    others = []
+    for rel, reader in entries:
+        parts = PurePosixPath(rel.replace("\\", "/")).parts
+        name = parts[-1]
+        if name not in wanted:
+            if name.endswith((".py", ".ipynb")):
+                others.append(name)
+            continue
+        rank = (len(parts), 0 if name.endswith(".py") else 1)
+        if name in chosen and chosen[name][0] <= rank:
+            continue
+        chosen[name] = (rank, rel, reader)
+    for name, (_, rel, reader) in sorted(chosen.items()):
+        module = wanted[name]
+        if module in sub.files and name.endswith(".ipynb"):
+            continue                       # the .py file wins over a notebook of the same topic
+        data = reader()
+        if len(data) > MAX_FILE_BYTES:
+            sub.problems.append(f"{rel} is larger than {MAX_FILE_BYTES >> 20} MiB; it was not graded.")
+            continue
+        text = _decode(sub, rel, data)
+        if text is None:
+            continue
+        if name.endswith(".ipynb"):
+            text = notebook_source(sub, rel, text)
+            if text is None:
+                continue
+        sub.files[module] = text
+    _explain_misnamed(sub, others)
+
+
+def _decode(sub: Submission, rel: str, data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        sub.problems.append(f"{rel} is not UTF-8 text (byte {exc.start}); save it as UTF-8. "
+                            "It was read with the bad bytes replaced.")
+        return data.decode("utf-8", errors="replace")
+
+
+def notebook_source(sub: Submission, rel: str, text: str) -> str | None:
+    """The code cells of a notebook, in order, as one module. IPython magics are commented out."""
+    try:
+        nb = json.loads(text)
+        cells = nb["cells"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        sub.problems.append(f"{rel} is not a valid notebook ({exc.__class__.__name__}: {exc}).")
+        return None
+    chunks = []
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        lines = ["# " + line if line.lstrip().startswith(("%", "!")) else line
+                 for line in source.splitlines()]
+        chunks.append("\n".join(lines))
+    if not chunks:
+        sub.problems.append(f"{rel} has no code cells.")
+        return None
+    return "\n\n".join(chunks) + "\n"
+
+
+def _explain_misnamed(sub: Submission, others: list[str]) -> None:
+    present = {TOPICS_BY_FILE[f] for f in sub.files}
+    for name in sorted(set(others)):
+        close = difflib.get_close_matches(name.lower(), [t.filename for t in TOPICS.values()], n=1, cutoff=0.6)
+        if close and TOPICS_BY_FILE[close[0]] not in present:
+            sub.problems.append(f"Found {name}, but the grader looks for {close[0]}: rename it "
+                                "(file names are case-sensitive).")
+
+
+def _nothing_found_message(sub: Submission) -> str:
+    names = ", ".join(t.filename for t in TOPICS.values())
+    return f"No course files were found in the submission (expected one or more of: {names})."
+
+
+TOPICS_BY_FILE = {t.filename: t.name for t in TOPICS.values()}

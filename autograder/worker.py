@@ -1,0 +1,395 @@
+"""The untrusted side: imports the student's modules and runs what it is asked to.
+
+A worker knows nothing about checks, references or expected values. It receives
+requests over a pipe (see `wire`), each one small: "import this module", "call
+this function with these tensors", "read this attribute", and answers with plain
+data. Objects that are not plain data (modules, optimizers) stay here and are
+named by a handle id.
+
+The same `Executor` runs the reference in the grader's own process, so both
+implementations are driven by exactly the same code path.
+
+Started by `sandbox.py` as `python -I -c BOOT RUNTIME_DIR REQUEST_FD REPLY_FD`,
+with only this file and `wire.py` in RUNTIME_DIR.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import io
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+
+try:                                    # inside the grader's package
+    from . import wire
+except ImportError:                     # in the worker's runtime folder
+    import wire
+
+TRACEBACK_LIMIT = 4000
+
+
+class Executor:
+    """Runs requests against the modules of one implementation."""
+
+    def __init__(self, module_dir: str | Path, module_prefix: str = ""):
+        self.module_dir = Path(module_dir)
+        self.module_prefix = module_prefix      # "" in a worker; unique on the trusted side
+        self.modules: dict[str, Any] = {}
+        self.handles: dict[int, Any] = {}
+        self.handle_ids: dict[int, int] = {}    # id(obj) -> handle, so an object keeps one handle
+        self.recorder = ForbiddenRecorder()
+
+    # ------------------------------------------------------------------ requests
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        method = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        if method is None:
+            return {"error": {"type": "ProtocolError", "types": [], "message": f"unknown op {op!r}"}}
+        try:
+            return method(request)
+        except BaseException as exc:       # student code may raise anything, even SystemExit
+            if isinstance(exc, KeyboardInterrupt) and self.module_prefix:
+                raise                      # the grader's own Ctrl-C
+            return {"error": describe_error(exc)}
+
+    def op_hello(self, request):
+        return {"value": {"torch": torch.__version__, "cuda": torch.cuda.is_available(),
+                          "pid": os.getpid()}}
+
+    def op_configure(self, request):
+        torch.set_num_threads(int(request.get("threads", 1)))
+        # Same numerics on both sides: no TF32 anywhere.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        self.recorder.configure(request.get("forbidden", {}))
+        return {"value": None}
+
+    def op_write(self, request):
+        """Write the student's source files (name -> text) into the module folder."""
+        self.module_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in request["files"].items():
+            if "/" in name or "\\" in name or name.startswith("."):
+                raise ValueError(f"bad file name {name!r}")
+            (self.module_dir / name).write_text(text, encoding="utf-8")
+        return {"value": None}
+
+    def op_import(self, request):
+        """Import one module. `as` renames it; `stand_ins` (name -> source) replace the
+        modules it imports by those names, for this import only."""
+        name = request["module"]
+        as_name = request.get("as") or name
+        stand_ins = request.get("stand_ins") or {}
+        if str(self.module_dir) not in sys.path:
+            if self.module_prefix:
+                sys.path.append(str(self.module_dir))
+            else:
+                sys.path.insert(0, str(self.module_dir))
+        saved = {key: sys.modules.get(key) for key in stand_ins}
+        try:
+            for key, source in stand_ins.items():
+                sys.modules[key] = _module_from_source(key, source)
+            with self.recorder.watching(request.get("topic")):
+                if self.module_prefix or as_name != name:
+                    module = _import_private(self.module_prefix + as_name,
+                                             self.module_dir / f"{name}.py")
+                else:
+                    module = importlib.import_module(name)
+        finally:
+            for key, old in saved.items():
+                if old is None:
+                    sys.modules.pop(key, None)
+                else:
+                    sys.modules[key] = old
+        self.modules[as_name] = module
+        return {"value": None, "forbidden": self.recorder.take()}
+
+    def op_seed(self, request):
+        torch.manual_seed(int(request["seed"]))
+        return {"value": None}
+
+    def op_get(self, request):
+        return {"value": self.resolve(request["target"])}
+
+    def op_set(self, request):
+        path = list(request["target"]["path"])
+        kind, key = path.pop()
+        parent = self.resolve({**request["target"], "path": path})
+        value = request["value"]
+        if kind == "attr":
+            setattr(parent, key, value)
+        else:
+            parent[key] = value
+        return {"value": None}
+
+    def op_param(self, request):
+        """A tensor that lives here (a leaf that requires grad), named by a handle."""
+        param = torch.nn.Parameter(request["value"].detach().clone(), requires_grad=True)
+        return {"value": self.register(param)}
+
+    def op_call(self, request):
+        target = self.resolve(request["target"])
+        args = list(request.get("args", []))
+        kwargs = dict(request.get("kwargs", {}))
+        before = {key: t.detach().clone() for key, t in _tensor_args(args, kwargs)}
+        upstream = request.get("backward")
+        with self.recorder.watching(request.get("topic")):
+            with torch.enable_grad() if upstream is not None else _nullcontext():
+                result = target(*args, **kwargs)
+                if upstream is not None:
+                    _backward(result, upstream)
+        reply = {"value": result, "forbidden": self.recorder.take()}
+        mutated = {}
+        for key, t in _tensor_args(args, kwargs):
+            if not _same(before[key], t):
+                mutated[key] = t.detach()
+        reply["mutated"] = [[key, t] for key, t in mutated.items()]
+        if upstream is not None:
+            reply["grads"] = [[key, t.grad] for key, t in _tensor_args(args, kwargs) if t.requires_grad]
+        return reply
+
+    # ------------------------------------------------------------------ values
+    def resolve(self, ref: dict) -> Any:
+        if "module" in ref:
+            obj = self.modules.get(ref["module"])
+            if obj is None:
+                raise ModuleNotFoundError(f"module {ref['module']!r} was not imported")
+        else:
+            obj = self.handles[int(ref["handle"])]
+        for kind, key in ref.get("path", []):
+            obj = getattr(obj, key) if kind == "attr" else obj[_key(key)]
+        return obj
+
+    def register(self, obj) -> dict:
+        """Keep a non-data object here and name it by a handle (one handle per object)."""
+        handle = self.handle_ids.get(id(obj))
+        if handle is None:
+            handle = len(self.handles) + 1
+            self.handles[handle] = obj
+            self.handle_ids[id(obj)] = handle
+        return {"__handle__": handle, "type": type(obj).__name__}
+
+    def handle_bytes(self, data: bytes) -> bytes:
+        """One request in, one reply out, both as wire bytes."""
+        try:
+            request = wire.loads(data, handle=lambda h: self.handles[int(h["__handle__"])])
+        except (wire.WireError, KeyError, ValueError) as exc:
+            request = {"op": None, "_error": str(exc)}
+        reply = self.handle(request)
+        try:
+            return wire.dumps(reply, fallback=self.register)
+        except Exception as exc:           # an unsendable value: report it, stay alive
+            return wire.dumps({"error": {
+                "type": "UnsendableResult", "types": [],
+                "message": f"the result could not be sent back: {exc}"}})
+
+
+# ---------------------------------------------------------------------- forbidden built-ins
+
+class ForbiddenRecorder:
+    """Records calls of forbidden torch functions and classes while student code runs."""
+
+    def __init__(self):
+        self.rules: dict[str, set[str]] = {}
+        self.topic: str | None = None
+        self.seen: list[str] = []
+        self._patched = False
+
+    def configure(self, rules: dict[str, list[str]]):
+        self.rules = {topic: set(names) for topic, names in rules.items()}
+        self._patch_classes()
+
+    def watching(self, topic):
+        return _Watch(self, topic)
+
+    def take(self) -> list[str]:
+        seen, self.seen = sorted(set(self.seen)), []
+        return seen
+
+    def note(self, name: str):
+        if self.topic is not None and name in self.rules.get(self.topic, ()):
+            self.seen.append(name)
+
+    def _patch_classes(self):
+        """Wrap forbidden classes' __init__ (e.g. torch.optim.Adam) so using them is seen."""
+        if self._patched:
+            return
+        self._patched = True
+        names = {n for names in self.rules.values() for n in names}
+        for name in names:
+            obj = _lookup(name)
+            if isinstance(obj, type):
+                original = obj.__init__
+
+                def init(this, *a, __name=name, __orig=original, __cls=obj, **k):
+                    if type(this) is __cls or not type(this).__module__.startswith(("torch", "wire")):
+                        RECORDER_STACK[-1].note(__name) if RECORDER_STACK else None
+                    return __orig(this, *a, **k)
+                obj.__init__ = init
+
+
+RECORDER_STACK: list[ForbiddenRecorder] = []
+
+
+class _Watch(torch.overrides.TorchFunctionMode):
+    def __init__(self, recorder: ForbiddenRecorder, topic):
+        super().__init__()
+        self.recorder, self.topic = recorder, topic
+
+    def __enter__(self):
+        self.recorder.topic = self.topic
+        RECORDER_STACK.append(self.recorder)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        RECORDER_STACK.pop()
+        self.recorder.topic = None
+        return super().__exit__(*exc)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.recorder.note(function_name(func))
+        return func(*args, **(kwargs or {}))
+
+
+def function_name(func) -> str:
+    """'torch.nn.functional.batch_norm', 'torch.batch_norm', 'Tensor.bernoulli_'."""
+    name = getattr(func, "__name__", repr(func))
+    qual = getattr(func, "__qualname__", name)
+    if "." in qual and qual.split(".")[0] in ("TensorBase", "Tensor", "_TensorBase"):
+        return "Tensor." + qual.split(".")[-1]
+    module = getattr(func, "__module__", None) or "torch"
+    if module.startswith("torch._C"):
+        module = "torch"
+    return f"{module}.{name}"
+
+
+def _lookup(dotted: str):
+    parts = dotted.split(".")
+    try:
+        obj = importlib.import_module(parts[0])
+        for part in parts[1:]:
+            obj = getattr(obj, part)
+        return obj
+    except (ImportError, AttributeError):
+        return None
+
+
+# ---------------------------------------------------------------------- helpers
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _import_private(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _module_from_source(name: str, source: str):
+    module = type(sys)(name)
+    exec(compile(source, f"<stand-in {name}>", "exec"), module.__dict__)
+    return module
+
+
+def _tensor_args(args, kwargs):
+    for i, a in enumerate(args):
+        if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
+            yield i, a
+    for k, a in kwargs.items():
+        if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
+            yield k, a
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
+        return False
+    if a.device.type == "meta":
+        return True
+    return bool(torch.equal(a, b.detach())) or bool(
+        (a.is_floating_point() or a.is_complex()) and torch.equal(a.isnan(), b.detach().isnan())
+        and torch.equal(a.nan_to_num(), b.detach().nan_to_num()))
+
+
+def _backward(result, upstream):
+    outs = result if isinstance(result, (list, tuple)) else [result]
+    grads = upstream if isinstance(upstream, (list, tuple)) else [upstream]
+    pairs = [(o, g) for o, g in zip(outs, grads) if isinstance(o, torch.Tensor) and g is not None]
+    if not pairs:
+        return
+    if not any(o.requires_grad for o, _ in pairs):
+        raise RuntimeError("the output does not require grad: the computation was cut off "
+                           "from the inputs (detach, .data, torch.no_grad or a new tensor?)")
+    pairs = [(o, g) for o, g in pairs if o.requires_grad]
+    torch.autograd.backward([o for o, _ in pairs], [g for _, g in pairs])
+
+
+def _key(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+def describe_error(exc: BaseException) -> dict:
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    text = "".join(line for line in tb if "autograder" not in line and "/wire.py" not in line
+                   and "/worker.py" not in line)
+    line = None
+    if isinstance(exc, SyntaxError):
+        line = exc.lineno
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        student = [f for f in frames if "worker.py" not in f.filename and "/torch/" not in f.filename]
+        if student:
+            line = student[-1].lineno
+            file = Path(student[-1].filename).name
+            return {"type": type(exc).__name__, "types": [c.__name__ for c in type(exc).__mro__],
+                    "message": _safe_str(exc), "traceback": text[-TRACEBACK_LIMIT:],
+                    "file": file, "line": line}
+    return {"type": type(exc).__name__, "types": [c.__name__ for c in type(exc).__mro__],
+            "message": _safe_str(exc), "traceback": text[-TRACEBACK_LIMIT:], "line": line,
+            "file": Path(exc.filename).name if isinstance(exc, SyntaxError) and exc.filename else None}
+
+
+def _safe_str(exc) -> str:
+    try:
+        return str(exc)[:2000]
+    except BaseException:
+        return f"<{type(exc).__name__} with an unprintable message>"
+
+
+# ---------------------------------------------------------------------- process entry point
+
+def serve(request_fd: int, reply_fd: int, scratch: str) -> None:
+    """Answer requests until the grader closes the pipe."""
+    executor = Executor(Path(scratch) / "submission")
+    while True:
+        try:
+            data = wire.recv(request_fd)
+        except EOFError:
+            return
+        reply = executor.handle_bytes(data)
+        sys.stdout.flush()
+        wire.send(reply_fd, reply)
+
+
+def main(argv: list[str]) -> None:
+    request_fd, reply_fd = int(argv[0]), int(argv[1])
+    scratch = os.getcwd()
+    # Student output goes to a bounded log file, never into the protocol.
+    log = os.open(os.path.join(scratch, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", buffering=0), write_through=True)
+    sys.stderr = sys.stdout
+    sys.stdin = open(os.devnull)
+    serve(request_fd, reply_fd, scratch)
+    os._exit(0)
