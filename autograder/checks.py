@@ -66,17 +66,17 @@ def check(points: float, *, public: bool = False, judge: Callable | None = None,
           devices: tuple[str, ...] = ("cpu", "cuda")):
     """Register a driver as a check of the module it is defined in."""
     def register(driver: Callable) -> Callable:
-        module = inspect.getmodule(driver)
-        topic = getattr(module, "TOPIC", None)
+        namespace = driver.__globals__            # the check module's globals
+        topic = namespace.get("TOPIC")
         if topic is None:
-            raise ValueError(f"{module.__name__} must define TOPIC before its checks")
+            raise ValueError(f"{driver.__module__} must define TOPIC before its checks")
         doc = inspect.getdoc(driver) or driver.__name__
         found = Check(
             id=f"{topic}/{driver.__name__}", topic=topic, name=driver.__name__,
             title=doc.splitlines()[0], points=float(points), driver=driver, public=public,
             judge=judge, tolerance=tolerance, timeout=timeout,
             placement=(judge is None) if placement is None else placement, devices=devices)
-        module.__dict__.setdefault("CHECKS", []).append(found)
+        namespace.setdefault("CHECKS", []).append(found)
         return driver
     return register
 

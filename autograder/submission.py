@@ -9,8 +9,8 @@ loading never raises for bad student input.
 from __future__ import annotations
 
 import difflib
-import io
 import json
+import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ MAX_FILE_BYTES = 2 << 20           # one source file or notebook
 MAX_ZIP_TOTAL = 64 << 20           # all members of a zip, uncompressed
 MAX_ZIP_MEMBERS = 2000
 MAX_DEPTH = 6
+TOPIC_FOLDER = re.compile(r"^\d\d_\w+$")             # 03_normalization
 
 
 @dataclass
@@ -48,8 +49,9 @@ def looks_like_submission(path: Path) -> bool:
     if path.is_file():
         return True
     wanted = expected_names()
-    for child in _walk(path, depth=3):
-        if child.name in wanted or child.name == "assignments":
+    for child in _walk(path, depth=0):
+        if child.name in wanted or child.name == "assignments" or (
+                child.is_dir() and TOPIC_FOLDER.match(child.name)):
             return True
     return False
 
@@ -208,7 +210,12 @@ def notebook_source(sub: Submission, rel: str, text: str) -> str | None:
     if not chunks:
         sub.problems.append(f"{rel} has no code cells.")
         return None
-    return "\n\n".join(chunks) + "\n"
+    # Jupyter compiles each cell alone, so `from __future__` may sit in any cell;
+    # in one module it must come first.
+    text = "\n\n".join(chunks) + "\n"
+    future = [line for line in text.splitlines() if line.startswith("from __future__ import")]
+    body = [("# (moved to the top) " + line) if line in future else line for line in text.splitlines()]
+    return "\n".join(future + body) + "\n"
 
 
 def _explain_misnamed(sub: Submission, others: list[str]) -> None:

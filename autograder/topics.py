@@ -17,7 +17,7 @@ class Topic:
     # topic, by PyTorch's own classes: a bug in the student's BatchNorm1d then costs
     # points in normalization only, not again in residual.
     stand_ins: dict[str, str] = field(default_factory=dict)
-    timeout: float = 20.0        # seconds per call in the worker
+    timeout: float = 10.0        # seconds per call in the worker (an honest call takes milliseconds)
 
     @property
     def filename(self) -> str:
@@ -67,7 +67,7 @@ _AUTOGRAD = ("torch.autograd.gradcheck", "torch.autograd.gradgradcheck",
 TOPICS: dict[str, Topic] = {t.name: t for t in [
     Topic("autograd", "01_autograd", "autograd_basics", _AUTOGRAD),
     Topic("optimizers", "02_optimizers", "optimizers", _OPTIM),
-    Topic("normalization", "03_normalization", "normalization", _NORM),
+    Topic("normalization", "03_normalization", "normalization", _NORM, timeout=5.0),
     Topic("dropout", "04_dropout", "dropout", _DROPOUT),
     Topic("residual", "05_residual", "residual", ("torchvision",),
           stand_ins={"normalization": "from torch.nn import BatchNorm1d, BatchNorm2d, LayerNorm\n"}),
