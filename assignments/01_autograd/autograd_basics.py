@@ -1,0 +1,136 @@
+"""Topic 1: autograd basics and gradient checking.
+
+PyTorch records every operation on a tensor that has requires_grad=True;
+calling .backward() on a scalar result walks that record backwards and leaves
+d(result)/d(x) in x.grad. You compute the same gradient two ways and compare:
+
+- autograd_gradient: through requires_grad / backward, as in the lecture;
+- numerical_gradient: with central differences, from function values only;
+- relative_error and gradient_check: how far apart the two are.
+
+A gradient check is how you test a hand-written backward pass (you will need
+one for BatchNormFunction in topic 3): if the analytic gradient and the
+finite-difference gradient agree to ~1e-7 in float64, the backward is right.
+
+Forbidden here (the grader refuses them): torch.autograd.gradcheck,
+torch.autograd.gradgradcheck, everything in torch.autograd.functional
+(jacobian, vjp, ...) and in torch.func / functorch (grad, jacrev, vjp, ...),
+and torch.gradient. Use .backward() and a loop over the elements of x.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+
+def numerical_gradient(fn: Callable[[Tensor], Tensor], x: Tensor,
+                       h: float = 1e-6) -> Tensor:
+    """Gradient of a scalar function by central differences.
+
+    For every element x_i of x (any shape, visited in flattened order):
+
+        grad_i = (fn(x + h * e_i) - fn(x - h * e_i)) / (2 * h)
+
+    where e_i is 1 at position i and 0 elsewhere. The error is O(h**2)
+    (truncation), plus about eps_machine * |fn| / h from rounding the two
+    function values: an h that is TOO SMALL makes the result worse, not
+    better. 1e-6 suits float64; in float32 (eps ~1e-7) the same h would
+    leave only one correct digit.
+
+    Therefore work on a float64 COPY of x: fn is called with a float64 tensor
+    on x's device, and the result is cast back to x's dtype at the end. Never
+    modify x itself (it may be a view, non-contiguous, or needed by the caller):
+    x, and x.grad if it has one, must be exactly as they were afterwards. No
+    autograd graph is needed for finite differences (run under torch.no_grad()).
+
+    Args:
+        fn: maps a tensor shaped like x to a scalar (a 0-dim tensor, a
+            one-element tensor or a Python float).
+        x: the point, any shape, any floating dtype, on any device;
+            may be non-contiguous (e.g. a transposed matrix).
+        h: the step; the same h is used for every element.
+
+    Returns:
+        Tensor shaped like x, with x's dtype and device.
+    """
+    # ===== YOUR CODE: Task 1.1 =====
+    raise NotImplementedError("Task 1.1: numerical_gradient in autograd_basics.py")
+    # ===== END YOUR CODE =====
+
+
+def autograd_gradient(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """Gradient of a scalar function by autograd (requires_grad + backward).
+
+    The lecture's recipe, on a COPY so the caller's x is left alone:
+
+        xc = a detached clone of x, with requires_grad=True
+        y  = fn(xc)            # a scalar
+        y.backward()           # fills xc.grad = dy/dx
+        return xc.grad
+
+    No side effects on x: x.requires_grad stays what it was, and x.grad is
+    not created or changed (backward on x itself would ADD into x.grad, since
+    gradients accumulate). Compute in x's own dtype; if fn does not depend on
+    x at all, the gradient is zeros. (backward also accumulates into any other
+    leaf tensor fn uses, such as a model's weights; that is fn's business.)
+
+    Args:
+        fn: maps a tensor shaped like x to a scalar tensor.
+        x: the point, any shape, any floating dtype, on any device.
+
+    Returns:
+        Tensor shaped like x, with x's dtype and device.
+    """
+    # ===== YOUR CODE: Task 1.2 =====
+    raise NotImplementedError("Task 1.2: autograd_gradient in autograd_basics.py")
+    # ===== END YOUR CODE =====
+
+
+def relative_error(a: Tensor, b: Tensor) -> float:
+    """Largest element-wise relative error between two equally shaped tensors.
+
+        rel_i = |a_i - b_i| / max(1e-8, |a_i| + |b_i|)
+        relative_error = max over i of rel_i          (a Python float)
+
+    The 1e-8 floor keeps elements that are zero in both from giving 0/0: they
+    count as a relative error of 0. Work in float64, so that a float32 input
+    does not round the answer. An empty pair of tensors has relative error 0.0.
+
+    Args:
+        a, b: tensors of the same shape (any dtype, on the same device).
+
+    Returns:
+        A Python float in [0, 1] (1 when the signs are opposite or exactly one
+        of the two is zero).
+
+    Raises:
+        ValueError: if a and b have different shapes.
+    """
+    # ===== YOUR CODE: Task 1.3 =====
+    raise NotImplementedError("Task 1.3: relative_error in autograd_basics.py")
+    # ===== END YOUR CODE =====
+
+
+def gradient_check(fn: Callable[[Tensor], Tensor], x: Tensor,
+                   h: float = 1e-6) -> float:
+    """Relative error between the autograd and the central-difference gradients.
+
+        gradient_check = relative_error(autograd_gradient(fn, x),
+                                        numerical_gradient(fn, x, h))
+
+    For a smooth fn and float64 x expect ~1e-7 or less; values near 1 mean
+    a wrong backward (or a kink, such as ReLU at 0, right at x).
+
+    Args:
+        fn: maps a tensor shaped like x to a scalar tensor.
+        x: the point, any shape, any floating dtype, on any device; unchanged.
+        h: the central-difference step.
+
+    Returns:
+        A Python float.
+    """
+    # ===== YOUR CODE: Task 1.4 =====
+    raise NotImplementedError("Task 1.4: gradient_check in autograd_basics.py")
+    # ===== END YOUR CODE =====

@@ -1,0 +1,91 @@
+"""Topic 4: dropout.
+
+Dropout zeroes each activation at random during training, so that no unit can
+rely on one particular other unit being present. You implement "inverted"
+dropout, exactly as torch.nn.functional.dropout and torch.nn.Dropout do it:
+the surviving activations are scaled up at TRAIN time, so that the expected
+value of every output equals its input and nothing needs to change at test time.
+
+Forbidden here: F.dropout, torch.dropout, nn.Dropout, F.alpha_dropout,
+F.dropout1d/2d/3d, F.feature_alpha_dropout, torch.native_dropout and
+torch.feature_dropout. Draw the mask yourself (torch.rand_like or
+Tensor.bernoulli_ help).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def _check_probability(p: float) -> None:
+    """Raise the ValueError PyTorch raises for a p outside [0, 1]."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout, as torch.nn.functional.dropout (in distribution).
+
+    p is the probability of ZEROING an element (as in torch.nn.Dropout), not
+    the probability of keeping it. In training mode every element gets its own
+    independent coin flip, and a FRESH mask is drawn on every call:
+
+        mask = 1 with probability 1 - p, else 0     # shape of x, i.i.d.
+        out  = x * mask / (1 - p)                   # survivors scaled up
+
+    so that E[out] = x. The scaling happens at train time, never at test
+    time: in eval mode (training=False) the input comes back unchanged
+    (returning x itself is fine, PyTorch does the same).
+
+    Edge cases: p = 0 keeps everything (out equals x); p = 1 zeroes everything
+    and must give zeros, not NaN (do not divide by 1 - p = 0). The gradient
+    flows through the same mask as the forward pass: dx = dy * mask / (1 - p),
+    which autograd gives you for free if you build out from x with tensor ops.
+
+    Args:
+        x: input of any shape, any floating dtype, on any device.
+        p: probability of zeroing each element, in [0, 1].
+        training: apply dropout when True; identity when False.
+
+    Returns:
+        Tensor shaped like x, with x's dtype and device. Draw the mask on x's
+        device, e.g. torch.rand_like(x) >= p, or
+        torch.empty_like(x).bernoulli_(q) where q is the probability of a 1,
+        that is of KEEPING.
+
+    Raises:
+        ValueError: "dropout probability has to be between 0 and 1, but got {p}"
+            when p is outside [0, 1] (checked in eval mode too).
+    """
+    # ===== YOUR CODE: Task 4.1 =====
+    raise NotImplementedError("Task 4.1: dropout in dropout.py")
+    # ===== END YOUR CODE =====
+
+
+class Dropout(nn.Module):
+    """Dropout layer, as torch.nn.Dropout(p).
+
+    In training mode (after model.train(), the default) it applies
+    dropout(x, self.p, training=True); in eval mode (after model.eval()) it
+    returns its input unchanged. Read the mode from self.training, the flag
+    that nn.Module.train() and .eval() set on every submodule.
+
+    Args:
+        p: probability of ZEROING each element, in [0, 1] (default 0.5).
+
+    Shape:
+        input: any shape; output: the same shape, dtype and device.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        _check_probability(p)
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        # ===== YOUR CODE: Task 4.2 =====
+        raise NotImplementedError("Task 4.2: Dropout.forward in dropout.py")
+        # ===== END YOUR CODE =====
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -1,0 +1,204 @@
+"""Hidden checks: dropout and Dropout.
+
+Dropout is random and the worker's generator is not the reference's, so most
+checks are judges: they test the student's outputs alone. Every statistical
+bound below is six standard deviations wide: a correct implementation fails
+one with probability below 2e-9 (two-sided normal tail), so the whole topic
+below 1e-8, well under the one-in-a-million bar.
+"""
+import math
+
+import torch
+
+from autograder.checks import call_with_grad, check, raised
+
+TOPIC = "dropout"
+PLACEMENT_POINTS = 1
+SIGMAS = 6.0
+
+
+def _zero_fraction_message(frac: float, p: float, n: int, what: str = "") -> str | None:
+    sd = math.sqrt(p * (1 - p) / n)
+    if abs(frac - p) <= SIGMAS * sd + 1e-12:
+        return None
+    message = (f"{what}{100 * frac:.2f}% of the elements were zeroed with p={p}; expected "
+               f"{100 * p:.2f}% +/- {100 * SIGMAS * sd:.2f}% (a correct implementation fails "
+               "this test with probability below 2e-9).")
+    if abs(frac - (1 - p)) <= SIGMAS * sd:
+        message += ("\nLikely cause: p was used as the probability of KEEPING an element; in "
+                    "torch.nn.Dropout p is the probability of ZEROING it.")
+    return message
+
+
+def _judge_fraction(p):
+    def judge(got):
+        out = got["out"]
+        frac = float((out == 0).double().mean())
+        return _zero_fraction_message(frac, p, out.numel())
+    return judge
+
+
+def _fraction_check(p, points):
+    def driver(impl, t):
+        return {"out": impl.dropout(t.ones(1000, 1000), p=p, training=True)}
+    driver.__name__ = f"zeroed_fraction_p{int(p * 100):02d}"
+    driver.__doc__ = f"dropout(p={p}) zeroes a fraction p of the elements (10^6 elements, 6 sigma)."
+    return check(points=points, judge=_judge_fraction(p), placement=True)(driver)
+
+
+for _p in (0.2, 0.5, 0.8):
+    _fraction_check(_p, 1)
+
+
+def _judge_scale(got):
+    x, out, p = got["x"], got["out"], 0.3
+    kept = out != 0
+    if not kept.any():
+        return "Every element was zeroed with p=0.3."
+    want = x[kept] / (1 - p)
+    err = ((out[kept] - want).abs() / want.abs().clamp_min(1e-30)).max().item()
+    if err <= 1e-5:
+        return None
+    if torch.allclose(out[kept], x[kept], rtol=1e-5):
+        return ("The kept elements equal the input; in training they must be scaled by 1 / (1 - p) "
+                "(inverted dropout), so that the expected output equals the input.\nLikely cause: "
+                "no scaling at training time (or scaling at test time instead).")
+    if torch.allclose(out[kept], x[kept] * (1 - p), rtol=1e-5):
+        return ("The kept elements were multiplied by (1 - p); inverted dropout divides them by "
+                "(1 - p) at training time.")
+    return f"The kept elements are not x / (1 - p): the largest relative error is {err:.3g}."
+
+
+@check(points=2, judge=_judge_scale, placement=True)
+def kept_values_scaled(impl, t):
+    """dropout(p=0.3): every kept element equals x / (1 - p), every other is exactly 0."""
+    x = t.randn(300, 400) + 0.1
+    return {"x": x, "out": impl.dropout(x, 0.3, True)}
+
+
+def _judge_fresh(got):
+    a, b = got["first"] != 0, got["second"] != 0
+    n = a.numel()
+    if torch.equal(a, b):
+        return ("Two calls on the same input zeroed exactly the same elements: draw a fresh "
+                "mask on every call (do not store or re-seed it).")
+    # Independent masks agree on a fraction p^2 + (1-p)^2 = 0.5 of the elements (p = 0.5).
+    agree = float((a == b).double().mean())
+    if abs(agree - 0.5) > SIGMAS * math.sqrt(0.25 / n):
+        return (f"The masks of two calls agree on {100 * agree:.1f}% of the elements; independent "
+                "masks agree on 50% (p = 0.5). Draw a fresh, independent mask on every call.")
+    return None
+
+
+@check(points=1, judge=_judge_fresh)
+def fresh_mask_every_call(impl, t):
+    """dropout: two calls draw independent masks (agreement 50% +/- 6 sigma for p=0.5)."""
+    x = t.ones(200, 500)
+    return {"first": impl.dropout(x, 0.5, True), "second": impl.dropout(x, 0.5, True)}
+
+
+def _judge_elementwise(got):
+    kept = got["out"] != 0                    # (1000, 1000), p = 0.5
+    rows_constant = (kept.all(1) | (~kept).all(1)).double().mean().item()
+    cols_constant = (kept.all(0) | (~kept).all(0)).double().mean().item()
+    # With independent elements, a row of 1000 is constant with probability 2 * 0.5^1000.
+    if rows_constant > 0.5 or cols_constant > 0.5:
+        axis = "row" if rows_constant > 0.5 else "column"
+        return (f"Whole {axis}s are kept or zeroed together; dropout draws one coin per ELEMENT, "
+                f"not one per {axis} (the mask must have the input's full shape).")
+    return None
+
+
+@check(points=1, judge=_judge_elementwise)
+def mask_is_per_element(impl, t):
+    """dropout: each element gets its own coin (no mask shared along a row or a column)."""
+    return {"out": impl.dropout(t.ones(1000, 1000), 0.5, True)}
+
+
+@check(points=1)
+def eval_returns_input(impl, t):
+    """dropout(training=False) returns the input unchanged."""
+    x = t.randn(20, 30)
+    return {"out": impl.dropout(x, 0.5, False)}
+
+
+@check(points=1)
+def p_zero_is_identity(impl, t):
+    """dropout(p=0) in training keeps every element unchanged."""
+    x = t.randn(50, 40, dtype=torch.float64)
+    return {"out": impl.dropout(x, 0.0, True)}
+
+
+@check(points=1)
+def p_one_gives_zeros(impl, t):
+    """dropout(p=1) in training gives zeros, not NaN."""
+    return {"out": impl.dropout(t.randn(30, 30), 1.0, True)}
+
+
+@check(points=1, placement=False)
+def invalid_p_raises(impl, t):
+    """dropout raises ValueError for p outside [0, 1], in training and in eval."""
+    x = t.randn(4, 4)
+    return {"p=1.5": raised(lambda: impl.dropout(x, 1.5, True)),
+            "p=-0.1": raised(lambda: impl.dropout(x, -0.1, True)),
+            "p=2, eval": raised(lambda: impl.dropout(x, 2.0, False)),
+            "Dropout(p=1.5)": raised(lambda: impl.Dropout(1.5))}
+
+
+def _judge_gradient(got):
+    out, grad, upstream, p = got["out"], got["grad_x"], got["upstream"], 0.4
+    if grad is None:
+        return "No gradient reached x: build the output from x with tensor operations."
+    mask = (out != 0).to(upstream.dtype)
+    want = upstream * mask / (1 - p)
+    if torch.allclose(grad, want, rtol=1e-5, atol=1e-6):
+        return None
+    return ("The gradient of x is not upstream * mask / (1 - p) with the mask of the same "
+            "forward pass: the backward must use the forward's mask (let autograd do it).")
+
+
+@check(points=2, judge=_judge_gradient)
+def gradient_uses_same_mask(impl, t):
+    """dropout's gradient is upstream * mask / (1 - p), with the forward pass's mask."""
+    x = (t.rand(40, 50, dtype=torch.float64) + 0.5).requires_grad_(True)
+    upstream = t.randn(40, 50, dtype=torch.float64)
+    out, grads = call_with_grad(impl.dropout, x, 0.4, True, upstream=upstream)
+    return {"out": out, "grad_x": grads.get(0), "upstream": upstream}
+
+
+def _judge_module(got):
+    for key in ("train", "eval"):
+        if not isinstance(got.get(key), torch.Tensor):
+            return f"Dropout's {key}-mode output is not a tensor."
+    if not torch.equal(got["eval"], got["x"]):
+        return "In eval mode (after .eval()) Dropout must return its input unchanged."
+    return _zero_fraction_message(float((got["train"] == 0).double().mean()), 0.3,
+                                  got["train"].numel(), "In training mode, ")
+
+
+@check(points=2, judge=_judge_module, placement=True)
+def module_train_and_eval(impl, t):
+    """Dropout(0.3): drops in training mode, returns the input after .eval()."""
+    layer = impl.Dropout(0.3)
+    x = t.randn(500, 400) + 5.0
+    out_train = layer(x)
+    layer.eval()
+    return {"x": x, "train": out_train, "eval": layer(x)}
+
+
+def _judge_dtype(got):
+    for key, dtype in (("float64", torch.float64), ("float16", torch.float16)):
+        out = got[key]
+        if not isinstance(out, torch.Tensor) or out.dtype != dtype:
+            found = getattr(out, "dtype", type(out).__name__)
+            return f"dropout on a {key} input returned {found}; it must keep the input's dtype."
+        if out.shape != (64, 64):
+            return f"dropout on a {key} input returned shape {tuple(out.shape)}; expected (64, 64)."
+    return None
+
+
+@check(points=1, judge=_judge_dtype, placement=True)
+def keeps_dtype(impl, t):
+    """dropout keeps the input's dtype (float64 and float16) and shape."""
+    return {"float64": impl.dropout(t.randn(64, 64, dtype=torch.float64), 0.5, True),
+            "float16": impl.dropout(t.randn(64, 64, dtype=torch.float16), 0.5, True)}
