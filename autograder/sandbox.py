@@ -127,6 +127,10 @@ class Worker:
                 if self.proc.poll() is not None:
                     self.kill()
                     raise WorkerDied(self._death_reason())
+                if self.limits.use_cuda and self.rss_bytes() > self.limits.memory_bytes:
+                    self.kill()         # RLIMIT_AS breaks CUDA, so memory is watched instead
+                    raise WorkerDied(f"the worker used more than {self.limits.memory_bytes >> 30} GiB "
+                                     "of memory and was stopped")
                 continue
             chunk = os.read(self._rep_r, min(left, 1 << 20))
             if not chunk:
@@ -135,6 +139,17 @@ class Worker:
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the worker (Linux /proc); 0 when unknown."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        return 0
 
     def _death_reason(self) -> str:
         try:
