@@ -25,7 +25,8 @@ from typing import Any, Callable
 import torch
 
 # Re-exported for check modules: everything a driver needs comes from here.
-from .impl import RemoteError, assign, call_with_grad, fetch, make_param, manual_seed  # noqa: F401
+from .impl import (RemoteError, assign, call_with_grad, fetch, make_param, manual_seed,  # noqa: F401
+                   torch_on)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ class Impl:
 
     # -- requests
     def _request(self, message: dict) -> dict:
-        reply_bytes = self._connection.request(wire.dumps(message), self._timeout)
+        reply_bytes = self._connection.request(wire.dumps(message, fallback=_send_ref), self._timeout)
         reply = wire.loads(reply_bytes, handle=self._handle)
         if not isinstance(reply, dict):
             raise wire.WireError("malformed reply")
@@ -155,7 +155,20 @@ class Ref:
         return self._root + tail if "handle" in self._base else tail.lstrip(".")
 
 
+def _send_ref(value):
+    """A Ref passed as an argument is named, and resolved on the implementation's side."""
+    if isinstance(value, Ref):
+        return {"__ref__": value._spec()}
+    raise wire.WireError(f"cannot send a value of type {type(value).__name__}")
+
+
 # ----------------------------------------------------------------------------- driver helpers
+
+def torch_on(impl: Impl) -> Ref:
+    """PyTorch as the implementation's side sees it, to build test models there:
+    `nn = torch_on(impl).nn; m = nn.Linear(4, 3)`. (Refs are resolved over there.)"""
+    return Ref(impl, {"library": "torch"}, [], "torch")
+
 
 def fetch(ref: Ref) -> Any:
     """The value of an attribute on the implementation's side, as plain data."""

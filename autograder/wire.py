@@ -117,9 +117,10 @@ def dumps(value: Any, fallback=None) -> bytes:
 class Decoder:
     """Rebuilds a value tree from (header tree, blobs), checking every tensor."""
 
-    def __init__(self, blobs: list[bytes], handle=None, allowed_devices=None):
+    def __init__(self, blobs: list[bytes], handle=None, allowed_devices=None, ref=None):
         self.blobs = blobs
-        self.handle = handle                # called for {"__handle__": ...} dicts
+        self.handle = handle                # called for {"__handle__": ...} dicts (objects over there)
+        self.ref = ref                      # called for {"__ref__": ...} dicts (objects here)
         self.allowed_devices = allowed_devices
 
     def decode(self, node: Any) -> Any:
@@ -146,6 +147,10 @@ class Decoder:
             if self.handle is None:
                 _bad("handle")
             return self.handle(node)
+        if "__ref__" in node:
+            if self.ref is None:
+                _bad("ref")
+            return self.ref(node["__ref__"])
         if "__error__" in node:
             return node
         return {k: self.decode(v) for k, v in node.items()}
@@ -183,7 +188,7 @@ class Decoder:
         return out
 
 
-def loads(data: bytes, handle=None, allowed_devices=None) -> Any:
+def loads(data: bytes, handle=None, allowed_devices=None, ref=None) -> Any:
     view = memoryview(data)
     try:
         (hlen,) = struct.unpack_from("<I", view, 0)
@@ -203,7 +208,7 @@ def loads(data: bytes, handle=None, allowed_devices=None) -> Any:
             pos += n
     except (struct.error, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise WireError(f"malformed message: {exc}") from None
-    return Decoder(blobs, handle, allowed_devices).decode(header)
+    return Decoder(blobs, handle, allowed_devices, ref).decode(header)
 
 
 # ----------------------------------------------------------------------------- framing

@@ -154,7 +154,11 @@ class Executor:
 
     # ------------------------------------------------------------------ values
     def resolve(self, ref: dict) -> Any:
-        if "module" in ref:
+        if "library" in ref:                    # PyTorch itself, to build test models with
+            if ref["library"] != "torch":
+                raise ValueError(f"unknown library {ref['library']!r}")
+            obj = torch
+        elif "module" in ref:
             obj = self.modules.get(ref["module"])
             if obj is None:
                 raise ModuleNotFoundError(f"module {ref['module']!r} was not imported")
@@ -176,7 +180,8 @@ class Executor:
     def handle_bytes(self, data: bytes) -> bytes:
         """One request in, one reply out, both as wire bytes."""
         try:
-            request = wire.loads(data, handle=lambda h: self.handles[int(h["__handle__"])])
+            request = wire.loads(data, handle=lambda h: self.handles[int(h["__handle__"])],
+                                 ref=self.resolve)
         except (wire.WireError, KeyError, ValueError) as exc:
             request = {"op": None, "_error": str(exc)}
         reply = self.handle(request)
