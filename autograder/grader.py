@@ -263,7 +263,10 @@ class CaseRunner:
         for mistake in self.topic_checks.mistakes:
             if mistake.checks and check.name not in mistake.checks:
                 continue
-            wrong = self.reference.mistaken(mistake, check, device, seed)
+            try:
+                wrong = self.reference.mistaken(mistake, check, device, seed)
+            except Exception:                     # noqa: BLE001 - a broken hint must not stop grading
+                continue
             if wrong.error is not None or wrong.outputs is None:
                 continue
             if all(compare(n, got.outputs.get(n), v, check.tolerance) is None

@@ -268,7 +268,7 @@ MISTAKES = [
     Mistake("unbiased variance to normalize",
             "the batch was normalized with the unbiased variance (divide by n - 1); normalization "
             "uses the biased one (divide by n), only running_var stores the unbiased one.",
-            (("var = x.var(dims, correction=0)             # (C,)", "var = x.var(dims)"),
+            (("x.var(dims, correction=0)", "x.var(dims)"),
              ("var_unbiased = var * n / (n - 1)", "var_unbiased = var"))),
     Mistake("layer_norm unbiased variance",
             "layer_norm used the unbiased variance (divide by n - 1); it uses the biased one.",

@@ -1,0 +1,187 @@
+"""Hidden checks: ensembles (averaging, voting, Ensemble, MC dropout).
+
+Member models are built from PyTorch's own layers on the submission's side
+(`torch_on`) and get the same seeded weights on both sides, so only the
+student's ensembling code is under test. While this topic is graded, the
+student's `from dropout import Dropout` gets torch.nn.Dropout (topics.py).
+"""
+import torch
+
+from autograder.checks import Mistake, check, fetch, raised, torch_on
+
+TOPIC = "ensembles"
+PLACEMENT_POINTS = 1
+F64 = torch.float64
+
+
+def _mlp(impl, t, sizes, dtype=torch.float32, dropout=None, batchnorm=False):
+    """A small MLP on the implementation's side with seeded weights."""
+    nn = torch_on(impl).nn
+    layers, state, index = [], {}, 0
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        state[f"{index}.weight"] = t.randn(b, a, dtype=dtype) / a ** 0.5
+        state[f"{index}.bias"] = t.randn(b, dtype=dtype) * 0.1
+        index += 1
+        if i < len(sizes) - 2:
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(b))
+                state[f"{index}.weight"] = t.rand(b, dtype=dtype) + 0.5
+                state[f"{index}.bias"] = t.randn(b, dtype=dtype) * 0.1
+                state[f"{index}.running_mean"] = t.randn(b, dtype=dtype) * 0.1
+                state[f"{index}.running_var"] = t.rand(b, dtype=dtype) + 0.5
+                state[f"{index}.num_batches_tracked"] = torch.tensor(3, device=t.device)
+                index += 1
+            layers.append(nn.ReLU())
+            index += 1
+            if dropout is not None:
+                layers.append(nn.Dropout(dropout))
+                index += 1
+    model = nn.Sequential(*layers).to(device=t.device, dtype=dtype)
+    model.load_state_dict(state)
+    return model
+
+
+# ----------------------------------------------------------------------------- averaging
+
+@check(points=1)
+def average_list(impl, t):
+    """average_predictions: the element-wise mean of a list of 4 tensors (N, C)."""
+    return {"out": impl.average_predictions([t.randn(6, 3) for _ in range(4)])}
+
+
+@check(points=1)
+def average_stacked(impl, t):
+    """average_predictions: members stacked on dim 0 as one (M, N, C) float64 tensor."""
+    return {"out": impl.average_predictions(t.randn(5, 4, 3, dtype=F64))}
+
+
+@check(points=1)
+def average_single_member(impl, t):
+    """average_predictions of a single member returns its predictions."""
+    return {"out": impl.average_predictions([t.randn(7, 2)])}
+
+
+# ----------------------------------------------------------------------------- voting
+
+@check(points=1)
+def vote_labels(impl, t):
+    """majority_vote over 5 members' label tensors (N,): the most frequent label, int64."""
+    return {"out": impl.majority_vote([t.randint(0, 4, (50,)) for _ in range(5)])}
+
+
+@check(points=2)
+def vote_ties_smallest_class(impl, t):
+    """majority_vote with an even number of members: ties go to the smallest class index."""
+    members = t.tensor([[2, 1, 3, 0, 4, 1], [0, 3, 1, 0, 4, 2],
+                        [2, 3, 3, 1, 0, 2], [0, 1, 1, 1, 0, 1]], dtype=torch.int64)
+    return {"out": impl.majority_vote(list(members))}
+
+
+@check(points=1)
+def vote_scores(impl, t):
+    """majority_vote over 3 members' score tensors (N, C): each member votes its argmax."""
+    return {"out": impl.majority_vote([t.randn(40, 5) for _ in range(3)])}
+
+
+@check(points=1)
+def vote_stacked_scores(impl, t):
+    """majority_vote over members stacked as one (M, N, C) tensor, M even."""
+    return {"out": impl.majority_vote(t.randn(4, 30, 3))}
+
+
+# ----------------------------------------------------------------------------- Ensemble
+
+@check(points=2)
+def ensemble_mean_probabilities(impl, t):
+    """Ensemble(mode="mean"): the mean of the members' softmax probabilities."""
+    members = [_mlp(impl, t, (6, 8, 4)) for _ in range(3)]
+    ensemble = impl.Ensemble(members, mode="mean")
+    return {"out": ensemble(t.randn(10, 6) * 3)}
+
+
+@check(points=1)
+def ensemble_vote(impl, t):
+    """Ensemble(mode="vote"): the majority vote of the members' argmax labels (N,) int64."""
+    members = [_mlp(impl, t, (5, 6, 3)) for _ in range(4)]
+    ensemble = impl.Ensemble(members, mode="vote")
+    return {"out": ensemble(t.randn(25, 5) * 2)}
+
+
+@check(points=1, placement=False)
+def ensemble_members_registered(impl, t):
+    """Ensemble keeps its members in an nn.ModuleList named models (state_dict keys, .to())."""
+    members = [_mlp(impl, t, (3, 2)) for _ in range(2)]
+    ensemble = impl.Ensemble(members)
+    return {"state_dict": ensemble.state_dict(),
+            "bad_mode": raised(lambda: impl.Ensemble(members, mode="median"))}
+
+
+# ----------------------------------------------------------------------------- MC dropout
+
+@check(points=2)
+def mc_dropout_batchnorm_in_eval(impl, t):
+    """mc_dropout_predict: BatchNorm uses its running statistics and does not update them."""
+    model = _mlp(impl, t, (4, 16, 3), dtype=F64, dropout=0.0, batchnorm=True)
+    model.train()
+    out = impl.mc_dropout_predict(model, t.randn(8, 4, dtype=F64) * 2 + 1, 3)
+    return {"out": out, "state_dict": model.state_dict()}
+
+
+@check(points=1)
+def mc_dropout_restores_modes(impl, t):
+    """mc_dropout_predict restores every module's train/eval flag, also a mixed one."""
+    model = _mlp(impl, t, (4, 8, 8, 2), dropout=0.5, batchnorm=True)
+    model.eval()
+    model[1].train()                  # one BatchNorm left in training mode on purpose
+    impl.mc_dropout_predict(model, t.randn(5, 4), 2)
+    return {"modes": [fetch(model[i].training) for i in range(9)] + [fetch(model.training)]}
+
+
+def _judge_mc(got):
+    one, many, plain = got["one_sample"], got["many_samples"], got["eval_output"]
+    for name, value in (("one_sample", one), ("many_samples", many)):
+        if not isinstance(value, torch.Tensor) or value.shape != plain.shape:
+            return f"mc_dropout_predict returned {type(value).__name__} for {name}; expected a tensor " \
+                   f"of shape {tuple(plain.shape)}."
+        if value.requires_grad:
+            return "mc_dropout_predict's output requires grad: run the passes under torch.no_grad()."
+    if torch.allclose(one, plain):
+        return ("With dropout p=0.5 on 64 hidden units, one MC-dropout pass equals the eval-mode "
+                "output: dropout was not active. Put the Dropout modules in training mode.")
+    if torch.allclose(one, many):
+        return "Averaging 50 passes gave the same result as one pass: each pass needs a fresh mask."
+    return None
+
+
+@check(points=2, judge=_judge_mc)
+def mc_dropout_keeps_dropout_active(impl, t):
+    """mc_dropout_predict: dropout stays active (fresh masks), no autograd graph."""
+    model = _mlp(impl, t, (6, 64, 3), dropout=0.5)
+    x = t.randn(4, 6)
+    model.eval()
+    plain = model(x)
+    return {"one_sample": impl.mc_dropout_predict(model, x, 1),
+            "many_samples": impl.mc_dropout_predict(model, x, 50), "eval_output": plain}
+
+
+MISTAKES = [
+    Mistake("averaged logits",
+            "the ensemble averaged the members' logits; mode=\"mean\" averages their softmax "
+            "probabilities (softmax each member's output first, then take the mean).",
+            (("probs = [torch.softmax(z, dim=1) for z in logits]", "probs = logits"),)),
+    Mistake("ties to the largest class",
+            "ties went to the largest class index; they go to the smallest (argmax over the vote "
+            "counts returns the first maximum).",
+            (("return counts.argmax(dim=1)                             # (N,) first max wins",
+              "return (counts.shape[1] - 1) - counts.flip(1).argmax(dim=1)"),)),
+    Mistake("whole model in train mode",
+            "the whole model was put in training mode, so BatchNorm used (and updated) batch "
+            "statistics; only the Dropout modules go to training mode, everything else to eval.",
+            (("        model.eval()\n        for m in model.modules():", "        model.train()\n        for m in model.modules():"),)),
+    Mistake("modes not restored",
+            "the modules' train/eval flags were not restored afterwards; remember each module's "
+            "flag before and set it back (in a finally block).",
+            (("        for m, was_training in previous.items():\n            m.training = was_training",
+              "        pass"),)),
+]
