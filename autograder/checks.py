@@ -26,7 +26,7 @@ import torch
 
 # Re-exported for check modules: everything a driver needs comes from here.
 from .impl import (RemoteError, assign, call_with_grad, fetch, make_param, manual_seed,  # noqa: F401
-                   torch_on)
+                   module_types, torch_on)
 
 
 @dataclass(frozen=True)

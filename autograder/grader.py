@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -189,6 +189,13 @@ class CaseRunner:
                 verdict = check.judge(got.outputs)
             except Exception as exc:          # noqa: BLE001 - a value the judge could not read
                 verdict = f"The check could not use what your code returned: {exc}."
+            if isinstance(verdict, tuple):    # (fraction of the points, message): partial credit
+                fraction, message = verdict
+                fraction = min(1.0, max(0.0, float(fraction)))
+                if fraction < 1.0:
+                    failed = self.outcome(check, device, share, "failed", message)
+                    return replace(failed, points=round(share * fraction, 6))
+                verdict = None
             return self.outcome(check, device, share, "failed" if verdict else "passed", verdict or "")
         mismatch = None
         for name, value in expected.outputs.items():

@@ -126,6 +126,12 @@ class Executor:
             parent[key] = value
         return {"value": None}
 
+    def op_modules(self, request):
+        """[qualified name, class name, class's module] for every submodule of a module."""
+        module = self.resolve(request["target"])
+        return {"value": [[name, type(m).__name__, type(m).__module__]
+                          for name, m in module.named_modules()]}
+
     def op_param(self, request):
         """A tensor that lives here (a leaf that requires grad), named by a handle."""
         param = torch.nn.Parameter(request["value"].detach().clone(), requires_grad=True)
