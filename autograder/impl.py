@@ -187,7 +187,13 @@ def call_with_grad(ref: Ref, *args, upstream, **kwargs):
 
 def make_param(impl: Impl, value: torch.Tensor) -> Ref:
     """A leaf tensor (nn.Parameter) on the implementation's side, for optimizers."""
-    return impl._request({"op": "param", "value": value})["value"]
+    node = impl._request({"op": "param", "value": value})["value"]
+    return impl._handle(node if isinstance(node, dict) else {})   # the handle, sent as plain data
+
+
+def module_types(ref: Ref) -> list[tuple[str, str, str]]:
+    """(name, class name, module the class is defined in) for every submodule of `ref`."""
+    return [tuple(row) for row in ref._impl._request({"op": "modules", "target": ref._spec()})["value"]]
 
 
 def manual_seed(impl: Impl, seed: int) -> None:
