@@ -25,8 +25,8 @@ from typing import Any, Callable
 import torch
 
 # Re-exported for check modules: everything a driver needs comes from here.
-from .impl import (RemoteError, assign, call_with_grad, fetch, make_param, manual_seed,  # noqa: F401
-                   module_types, torch_on)
+from .impl import (RemoteError, assign, call_with_grad, fetch, fns_on, make_param,  # noqa: F401
+                   manual_seed, module_types, torch_on)
 
 
 @dataclass(frozen=True)

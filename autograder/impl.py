@@ -170,6 +170,12 @@ def torch_on(impl: Impl) -> Ref:
     return Ref(impl, {"library": "torch"}, [], "torch")
 
 
+def fns_on(impl: Impl) -> Ref:
+    """The scalar test functions of autograder/testfns.py on the implementation's side, to
+    pass as an argument: `impl.numerical_gradient(fns_on(impl).tanh_sq_sum, x)`."""
+    return Ref(impl, {"library": "testfns"}, [], "testfns")
+
+
 def fetch(ref: Ref) -> Any:
     """The value of an attribute on the implementation's side, as plain data."""
     return ref._impl._request({"op": "get", "target": ref._spec()}).get("value")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import wire
 
-RUNTIME_FILES = ("worker.py", "wire.py")
+RUNTIME_FILES = ("worker.py", "wire.py", "testfns.py")
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); import worker; "
         "worker.main(sys.argv[2:])")
 

@@ -10,7 +10,7 @@ The same `Executor` runs the reference in the grader's own process, so both
 implementations are driven by exactly the same code path.
 
 Started by `sandbox.py` as `python -I -c BOOT RUNTIME_DIR REQUEST_FD REPLY_FD`,
-with only this file and `wire.py` in RUNTIME_DIR.
+with only this file, `wire.py` and `testfns.py` in RUNTIME_DIR.
 """
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ from typing import Any
 import torch
 
 try:                                    # inside the grader's package
-    from . import wire
+    from . import testfns, wire
 except ImportError:                     # in the worker's runtime folder
+    import testfns
     import wire
 
 TRACEBACK_LIMIT = 4000
@@ -160,10 +161,10 @@ class Executor:
 
     # ------------------------------------------------------------------ values
     def resolve(self, ref: dict) -> Any:
-        if "library" in ref:                    # PyTorch itself, to build test models with
-            if ref["library"] != "torch":
+        if "library" in ref:                    # PyTorch itself, to build test models with,
+            obj = {"torch": torch, "testfns": testfns}.get(ref["library"])   # or test functions
+            if obj is None:
                 raise ValueError(f"unknown library {ref['library']!r}")
-            obj = torch
         elif "module" in ref:
             obj = self.modules.get(ref["module"])
             if obj is None:
