@@ -106,6 +106,12 @@ def cmd_stubs(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    """Maintainers: grade the bank of known bugs and correct variants (tests/bugbank/)."""
+    from .audit import main as audit_main
+    return audit_main(Config(devices=args.device, jobs=args.jobs), only=args.only)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--root", default=".", help="the folder that holds assignments/ (default: here)")
     c.add_argument("--device", type=_devices, default=("cpu", "cuda"))
     c.set_defaults(func=cmd_check)
+
+    a = sub.add_parser("audit", help="maintainers: are known bugs caught and correct variants passed?")
+    a.add_argument("--only", help="one topic or one entry name")
+    a.add_argument("--device", type=_devices, default=("cpu",))
+    a.add_argument("--jobs", type=int, default=2)
+    a.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("stubs", help="generate assignments/ stubs from solutions/")
     s.add_argument("--check", action="store_true", help="only report stubs that drifted")
