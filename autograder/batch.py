@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import isolation
 from . import submission as submissions
 from .checks import TopicChecks, collect
 from .config import Config
@@ -111,6 +112,7 @@ def write_submission(out: Path, name: str, result: SubmissionResult, config: Con
                  feedback(name, result.outcomes, total, result.notes, config.base_seed, header))
     data = results_json(result.outcomes, total, result.seconds, result.notes, config.base_seed)
     data["extra_data"]["fingerprint"] = fp
+    data["extra_data"]["isolation"] = isolation.detect().names()
     data["extra_data"]["outcomes"] = [o.to_dict() for o in result.outcomes]
     write_atomic(folder / "results.json", json.dumps(data, indent=1))
     return Graded(name, total, result.seconds, result.notes)
@@ -169,7 +171,7 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
     out.mkdir(parents=True, exist_ok=True)
     reference = ReferenceSide(config.reference)
     limits = Limits(memory_bytes=config.memory_bytes, threads=config.worker_threads,
-                    use_cuda="cuda" in plan_devices(config)[0])
+                    use_cuda="cuda" in plan_devices(config)[0], hide=(str(out.resolve()),))
     todo, graded = [], []
     digest = grader_digest()
     for sub, name in zip(subs, names):

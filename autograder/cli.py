@@ -35,6 +35,13 @@ def cmd_grade(args) -> int:
                     jobs=args.jobs, timeout_scale=args.timeout_scale)
     started = time.monotonic()
     done = []
+    from .isolation import detect
+    layers = detect()
+    print(f"Isolation layers: {', '.join(layers.names())}", file=sys.stderr)
+    if layers.missing():
+        print("WARNING: grading with fewer isolation layers than recommended; missing: "
+              f"{', '.join(layers.missing())}. Student code can then read files this user can read "
+              "(run the grader as root on Linux with util-linux for the full set).", file=sys.stderr)
 
     def progress(g):
         done.append(g)

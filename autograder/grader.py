@@ -174,7 +174,9 @@ class CaseRunner:
         try:
             impl = self.session.impl(self.topic, timeout)
         except (WorkerDied, wire.WireError) as exc:
-            return self.outcome(check, device, share, "error", f"The worker could not start: {exc}.")
+            return self.outcome(check, device, share, "error",
+                                "The grader could not start the process that runs your code; this is "
+                                "not your fault: please tell your instructor.", f"worker start: {exc}")
         state = self.session.imports.get(self.topic.name)
         if state is not None and not state.ok:
             return self.outcome(check, device, share, state.status, state.message, state.detail)

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import wire
+from . import isolation, wire
 
 RUNTIME_FILES = ("worker.py", "wire.py", "testfns.py")
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); import worker; "
@@ -48,18 +48,35 @@ class Limits:
     output_bytes: int = 8 << 20        # the student's stdout/stderr log
     threads: int = 1                   # torch intra-op threads in the worker
     use_cuda: bool = False
+    max_processes: int = 256           # processes and threads of the worker's own uid
+    hide: tuple[str, ...] = ()         # more trusted folders to hide (the grader's output)
 
 
-def _limit_child(limits: Limits):
+def _limit_child(limits: Limits, cgroup, drop_uid: bool):
     """Runs in the child between fork and exec: limits that the exec'd process inherits."""
     def apply():
         os.setsid()
+        if cgroup is not None:
+            cgroup.enter()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if drop_uid:                   # counts the worker uid's processes and threads
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
         if not limits.use_cuda:        # CUDA maps huge virtual ranges; RSS is watched instead
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     return apply
+
+
+_uid_lock = threading.Lock()
+_next_uid = [os.getpid() % 1000]          # graders running side by side start apart
+
+
+def _worker_uid() -> int:
+    """A uid no other live worker has (1000 in rotation): workers cannot touch each other."""
+    with _uid_lock:
+        _next_uid[0] = (_next_uid[0] + 1) % 1000
+        return isolation.FIRST_UID + _next_uid[0]
 
 
 class Worker:
@@ -67,12 +84,24 @@ class Worker:
 
     def __init__(self, limits: Limits):
         self.limits = limits
-        self.scratch = Path(tempfile.mkdtemp(prefix="ag-worker-"))
+        self.layers = isolation.detect()
+        uid = _worker_uid() if self.layers.uid else None
+        self.scratch = isolation.prepare_scratch(uid)
         runtime = self.scratch / "runtime"
         runtime.mkdir()
         here = Path(__file__).parent
         for name in RUNTIME_FILES:
             shutil.copy(here / name, runtime / name)
+        if uid is not None:
+            for path in [self.scratch, runtime, *runtime.iterdir()]:
+                os.chown(path, uid, uid)
+        self.cgroup = None
+        if self.layers.cgroup:
+            try:
+                self.cgroup = isolation.CGroup(self.scratch.name, limits.memory_bytes,
+                                               limits.max_processes)
+            except OSError:
+                self.cgroup = None
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "LANG": "C.UTF-8",
@@ -81,11 +110,12 @@ class Worker:
         for key in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
             if key in os.environ:
                 env[key] = os.environ[key]
+        command = isolation.wrap([sys.executable, "-I", "-c", BOOT, str(runtime), str(req_r), str(rep_w)],
+                                 self.layers, uid, self.scratch, [Path(h) for h in limits.hide])
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", BOOT, str(runtime), str(req_r), str(rep_w)],
-            cwd=self.scratch, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
+            command, cwd=self.scratch, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_limit_child(limits), close_fds=True)
+            preexec_fn=_limit_child(limits, self.cgroup, uid is not None), close_fds=True)
         os.close(req_r)
         os.close(rep_w)
         self.started = time.monotonic()
@@ -192,6 +222,8 @@ class Worker:
 
     def close(self) -> None:
         self.kill()
+        if self.cgroup is not None:
+            self.cgroup.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 

@@ -1,0 +1,186 @@
+"""Isolation layers for workers, detected once from what the host offers.
+
+Always (any Linux host): a fresh interpreter by fork+exec, its own session and
+process group, a clean environment, rlimits (address space, CPU time, file
+size, no core dumps), a wall-clock limit per request, output to a bounded file.
+
+When the grader runs as root and `unshare`, `setpriv` and `mount` work:
+- an unprivileged uid of its own for every worker (no capabilities, no setuid);
+- a PID namespace: when the worker dies, every process it started dies with it;
+- a network namespace with no interfaces up: no network;
+- a mount namespace in which the course repository (solutions, hidden checks,
+  grades), /tmp (the reference's scratch), the grader's output folder and root's
+  home are replaced by empty read-only filesystems, and /dev/shm is a small tmpfs;
+and, when the cgroup v1 memory and pids controllers are writable, a cgroup per
+worker whose memory limit also counts shared memory and tmpfs pages, and whose
+process count is bounded.
+
+`detect()` says which layers are active; every results.json records it, and the
+grader warns loudly when it grades below the recommended set.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+CGROUP_V1 = Path("/sys/fs/cgroup")
+SANDBOX_BASE = Path(os.environ.get("AG_SANDBOX_DIR", "/var/tmp/ag-sandbox"))
+FIRST_UID = 61000           # workers get uids FIRST_UID .. FIRST_UID + 999 (need not exist)
+RECOMMENDED = ("process", "rlimits", "uid", "pid-namespace", "net-namespace", "mount-namespace")
+
+
+@dataclass(frozen=True)
+class Layers:
+    uid: bool = False            # drop to an unprivileged uid
+    namespaces: bool = False     # pid, net and mount namespaces
+    cgroup: bool = False         # cgroup v1 memory + pids limits
+
+    def names(self) -> list[str]:
+        active = ["process", "rlimits"]
+        if self.uid:
+            active.append("uid")
+        if self.namespaces:
+            active += ["pid-namespace", "net-namespace", "mount-namespace"]
+        if self.cgroup:
+            active.append("cgroup")
+        return active
+
+    def missing(self) -> list[str]:
+        return [n for n in RECOMMENDED if n not in self.names()]
+
+
+@functools.lru_cache(maxsize=1)
+def detect() -> Layers:
+    if os.environ.get("AG_ISOLATION") == "basic" or sys.platform != "linux":
+        return Layers()
+    tools = all(shutil.which(t) for t in ("unshare", "setpriv", "mount"))
+    root = os.geteuid() == 0
+    namespaces = False
+    if tools and root:
+        try:
+            probe = subprocess.run(["unshare", "--mount", "--pid", "--net", "--fork", "--kill-child",
+                                    "--mount-proc", "sh", "-c", "mount -t tmpfs none /mnt && true"],
+                                   capture_output=True, timeout=20)
+            namespaces = probe.returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            namespaces = False
+    cgroup = root and all(os.access(CGROUP_V1 / c, os.W_OK) for c in ("memory", "pids"))
+    return Layers(uid=root and namespaces, namespaces=namespaces, cgroup=cgroup)
+
+
+def hidden_paths(extra: list[Path]) -> list[Path]:
+    """Trusted places the worker must not see: the repository, /tmp, root's home, outputs."""
+    from .topics import ROOT
+    paths = [ROOT, Path("/tmp"), Path.home()] + [Path(p) for p in extra]
+    out = []
+    for p in sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts)):
+        if p.exists() and p != Path("/") and not any(_inside(p, q) for q in out):
+            out.append(p)                 # a place inside one already hidden needs nothing more
+    return out
+
+
+def keep_paths() -> list[Path]:
+    """What the worker needs inside hidden places: the interpreter and its packages."""
+    keep = []
+    for p in {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}:
+        if p.exists():
+            keep.append(p.resolve())
+    return keep
+
+
+def wrap(command: list[str], layers: Layers, uid: int, scratch: Path, hide: list[Path]) -> list[str]:
+    """The command that starts `command` inside the active layers."""
+    if not layers.namespaces:
+        return command
+    hidden = hidden_paths(hide)
+    keep = [k for k in keep_paths() if any(_inside(k, h) for h in hidden)]
+    script = ["set -e", "mount --make-rprivate /",
+              "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm"]
+    # Keep what is needed under a hidden place: bind it aside first, then back.
+    for i, k in enumerate(keep):
+        script += [f"mkdir -p /dev/shm/.keep{i}", f"mount --bind {_q(k)} /dev/shm/.keep{i}"]
+    for h in sorted(hidden, key=lambda p: len(p.parts)):
+        if _inside(scratch, h):
+            continue
+        script.append(f"mount -t tmpfs -o size=1m,mode=755 tmpfs {_q(h)}")
+    for i, k in enumerate(keep):
+        script += [f"mkdir -p {_q(k)}", f"mount --bind /dev/shm/.keep{i} {_q(k)}",
+                   f"mount -o remount,bind,ro {_q(k)} || true"]
+    for h in hidden:
+        if not _inside(scratch, h) and not any(_inside(k, h) for k in keep):
+            script.append(f"mount -o remount,ro {_q(h)} || true")
+    inner = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+             "--inh-caps=-all", "--bounding-set=-all", "--"] if layers.uid else []
+    script.append("exec " + " ".join(_q(c) for c in inner + command))
+    return ["unshare", "--mount", "--pid", "--net", "--fork", "--kill-child", "--mount-proc",
+            "sh", "-c", "\n".join(script)]
+
+
+def _inside(path: Path, parent: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(parent)
+        return True
+    except ValueError:
+        return False
+
+
+def _q(value) -> str:
+    text = str(value)
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+# ----------------------------------------------------------------------------- cgroups
+
+class CGroup:
+    """A cgroup v1 memory + pids group for one worker; removed by `close()`."""
+
+    def __init__(self, name: str, memory_bytes: int, max_pids: int = 128):
+        self.dirs = [CGROUP_V1 / "memory" / "ag" / name, CGROUP_V1 / "pids" / "ag" / name]
+        for d in self.dirs:
+            d.mkdir(parents=True, exist_ok=True)
+        mem = self.dirs[0]
+        (mem / "memory.limit_in_bytes").write_text(str(memory_bytes))
+        swap = mem / "memory.memsw.limit_in_bytes"
+        if swap.exists():
+            try:
+                swap.write_text(str(memory_bytes))
+            except OSError:
+                pass
+        (self.dirs[1] / "pids.max").write_text(str(max_pids))
+
+    def enter(self) -> None:
+        """Called in the child before exec: it and everything it starts join the group."""
+        for d in self.dirs:
+            with open(d / "cgroup.procs", "w") as fh:
+                fh.write("0")
+
+    def oom_killed(self) -> bool:
+        try:
+            return "oom_kill 1" in (self.dirs[0] / "memory.oom_control").read_text() or \
+                int((self.dirs[0] / "memory.failcnt").read_text()) > 0
+        except (OSError, ValueError):
+            return False
+
+    def close(self) -> None:
+        for d in self.dirs:
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+def prepare_scratch(uid: int | None) -> Path:
+    """A private folder for one worker, outside every hidden place."""
+    import tempfile
+    if uid is None:
+        return Path(tempfile.mkdtemp(prefix="ag-worker-"))
+    SANDBOX_BASE.mkdir(parents=True, exist_ok=True)
+    os.chmod(SANDBOX_BASE, 0o711)
+    scratch = Path(tempfile.mkdtemp(prefix="w-", dir=SANDBOX_BASE))
+    os.chmod(scratch, 0o700)
+    return scratch
