@@ -25,7 +25,7 @@ from . import submission as submissions
 from .checks import TopicChecks, collect
 from .config import Config
 from .exporters.gradescope import results_json
-from .grader import SubmissionResult, grade_submission, plan_devices
+from .grader import Interrupted, SubmissionResult, grade_submission, plan_devices
 from .outcome import Outcome
 from .reference import ReferenceSide
 from .report import feedback, summary_table
@@ -185,12 +185,15 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
             todo.append((sub, name, fp))
     pool = WorkerPool(limits, spare=min(config.jobs, len(todo))) if todo else None
     lock = threading.Lock()
+    stop = threading.Event()
 
     def one(item):
         sub, name, fp = item
         topics = {t: c for t, c in plan.items() if TOPICS[t].filename in sub.files} \
             if config.public_only else plan
-        result = grade_submission(sub, topics, reference, pool, config)
+        result = grade_submission(sub, topics, reference, pool, config, stop)
+        if stop.is_set():
+            raise Interrupted(name)             # possibly cut short: never written
         g = write_submission(out, name, result, config, fp)
         with lock:
             graded.append(g)
@@ -199,12 +202,19 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
                 progress(g)
         return g
 
+    executor = ThreadPoolExecutor(max_workers=max(1, config.jobs))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as executor:
-            futures = [executor.submit(one, item) for item in todo]
-            for future in as_completed(futures):
-                future.result()
+        futures = [executor.submit(one, item) for item in todo]
+        for future in as_completed(futures):
+            future.result()
+    except KeyboardInterrupt:
+        stop.set()                              # running submissions stop at their next case
+        executor.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.kill_all()
+        raise
     finally:
+        executor.shutdown(wait=True, cancel_futures=True)
         if pool is not None:
             pool.close()
         reference.close()

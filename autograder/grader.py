@@ -293,8 +293,12 @@ def plan_devices(config: Config) -> tuple[list[str], list[str]]:
     return run, [d for d in config.devices if d not in present]
 
 
+class Interrupted(Exception):
+    """Grading was stopped (Ctrl-C); the submission's results must not be written."""
+
+
 def grade_submission(submission: Submission, plan: dict[str, TopicChecks], reference: ReferenceSide,
-                     pool: WorkerPool, config: Config) -> SubmissionResult:
+                     pool: WorkerPool, config: Config, stop=None) -> SubmissionResult:
     started = time.monotonic()
     result = SubmissionResult(submission, notes=list(submission.problems))
     topics = [TOPICS[name] for name in plan]
@@ -308,11 +312,15 @@ def grade_submission(submission: Submission, plan: dict[str, TopicChecks], refer
             for check in topic_checks.checks:
                 devices = [d for d in run_devices if d in check.devices]
                 for device in devices:
+                    if stop is not None and stop.is_set():
+                        raise Interrupted(submission.name)
                     result.outcomes.append(runner.run(check, device, check.points / len(devices)))
                 for device in absent:
                     if device in check.devices:
                         result.outcomes.append(runner.outcome(
                             check, device, 0.0, "skipped", f"No {device.upper()} device on this machine."))
+            if stop is not None and stop.is_set():
+                raise Interrupted(submission.name)
             if topic_checks.placement_points:
                 on_cpu = {o.check_id: o for o in result.outcomes if o.device == "cpu"}
                 result.outcomes.append(placement_outcome(runner, topic_checks, on_cpu))

@@ -240,6 +240,7 @@ class WorkerPool:
         self._ready: queue.Queue[Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False
+        self._handed_out: list[Worker] = []
         for _ in range(spare):
             self._ready.put(Worker(limits))
 
@@ -253,7 +254,16 @@ class WorkerPool:
                 self._ready.put(Worker(self.limits))    # replace it at once: warm for the next
         if worker is None or worker.proc.poll() is not None:
             worker = Worker(self.limits)
+        with self._lock:
+            self._handed_out = [w for w in self._handed_out if not w.dead] + [worker]
         return worker
+
+    def kill_all(self) -> None:
+        """Stop every worker handed out (Ctrl-C): their submissions are not written."""
+        with self._lock:
+            workers, self._handed_out = self._handed_out, []
+        for worker in workers:
+            worker.kill()
 
     def close(self) -> None:
         with self._lock:
