@@ -29,7 +29,7 @@ class Topic:
 
     @property
     def torch_ref_module(self) -> str:
-        return f"autograder.torch_refs.{self.name}"
+        return f"autograder.torch_refs.{self.module}"     # named like the student's module
 
     def solution_path(self, root: Path = ROOT) -> Path:
         return root / "solutions" / self.folder / self.filename

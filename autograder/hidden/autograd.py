@@ -1,0 +1,245 @@
+"""Hidden checks: autograd basics (numerical_gradient, autograd_gradient, relative_error,
+gradient_check).
+
+The functions whose gradients are taken come from autograder/testfns.py, named
+with `fns_on(impl)` (functions cannot cross the wire). Tensors that must stay on
+the implementation's side, to see afterwards whether the student's code touched
+their `.grad` or `requires_grad`, or to pass a non-contiguous view (the wire makes
+every tensor it carries contiguous), are made with `make_param` and read back
+with `fetch`.
+"""
+import torch
+
+from autograder.checks import Mistake, assign, check, fetch, fns_on, make_param, raised
+
+TOPIC = "autograd"
+PLACEMENT_POINTS = 1
+
+F64 = torch.float64
+
+# Finite differences divide a difference of two function values by 2h = 2e-6: an
+# honest implementation that feeds fn a differently laid-out copy (sums in another
+# order) moves the result by ~1e-16 * |fn| / 2e-6, above the float64 table's atol.
+# Ten times the table still fails the mistakes below by orders of magnitude.
+FD_TOLERANCE = 10
+
+
+# ----------------------------------------------------------------------------- numerical_gradient
+
+@check(points=2, tolerance=FD_TOLERANCE)
+def numerical_gradient_vector(impl, t):
+    """numerical_gradient of sum(tanh(x)**2) at a float64 vector: central differences."""
+    x = t.randn(7, dtype=F64)
+    return {"grad": impl.numerical_gradient(fns_on(impl).tanh_sq_sum, x)}
+
+
+@check(points=1, tolerance=FD_TOLERANCE)
+def numerical_gradient_scalar(impl, t):
+    """numerical_gradient at a 0-dim x (softplus): the result is 0-dim too."""
+    x = t.randn(1, dtype=F64).reshape(())
+    return {"grad": impl.numerical_gradient(fns_on(impl).softplus_mean, x)}
+
+
+@check(points=1, tolerance=FD_TOLERANCE)
+def numerical_gradient_matrix(impl, t):
+    """numerical_gradient of a quadratic form at a (3, 4) float64 matrix: shaped like x."""
+    x = t.randn(3, 4, dtype=F64)
+    return {"grad": impl.numerical_gradient(fns_on(impl).matrix_quadratic, x)}
+
+
+@check(points=1, tolerance=FD_TOLERANCE)
+def numerical_gradient_non_contiguous(impl, t):
+    """numerical_gradient at a transposed (non-contiguous) matrix, which it leaves unchanged."""
+    base = make_param(impl, t.randn(4, 3, dtype=F64))
+    grad = impl.numerical_gradient(fns_on(impl).tanh_sq_sum, base.data.T)   # (3, 4) view
+    return {"grad": grad, "x after the call": fetch(base)}
+
+
+@check(points=1)
+def numerical_gradient_float32(impl, t):
+    """numerical_gradient at a float32 x: computed in float64, returned in float32."""
+    x = t.randn(6, dtype=torch.float32)
+    return {"grad": impl.numerical_gradient(fns_on(impl).tanh_sq_sum, x)}
+
+
+@check(points=1)
+def numerical_gradient_large_h(impl, t):
+    """numerical_gradient with h=1e-3: central (not forward) differences, divided by 2h."""
+    x = t.randn(2, 3, dtype=F64)
+    return {"grad": impl.numerical_gradient(fns_on(impl).tanh_sq_sum, x, h=1e-3)}
+
+
+@check(points=1, tolerance=FD_TOLERANCE)
+def numerical_gradient_leaves_x_alone(impl, t):
+    """numerical_gradient at an x that requires grad: x and x.grad are untouched."""
+    x = make_param(impl, t.randn(3, 2, dtype=F64))
+    grad = impl.numerical_gradient(fns_on(impl).sum_of_squares, x)
+    return {"grad": grad, "x after the call": fetch(x), "x.grad after the call": fetch(x.grad)}
+
+
+# ----------------------------------------------------------------------------- autograd_gradient
+
+@check(points=2)
+def autograd_gradient_vector(impl, t):
+    """autograd_gradient of logsumexp at a float64 vector."""
+    x = t.randn(6, dtype=F64)
+    return {"grad": impl.autograd_gradient(fns_on(impl).logsumexp, x)}
+
+
+@check(points=1)
+def autograd_gradient_matrix_float32(impl, t):
+    """autograd_gradient of a quadratic form at a (3, 3) float32 matrix: float32, shaped like x."""
+    x = t.randn(3, 3, dtype=torch.float32)
+    return {"grad": impl.autograd_gradient(fns_on(impl).matrix_quadratic, x)}
+
+
+@check(points=1)
+def autograd_gradient_twice(impl, t):
+    """autograd_gradient called twice at an x that requires grad: same result, x.grad untouched."""
+    x = make_param(impl, t.randn(4, dtype=F64))
+    f = fns_on(impl).tanh_sq_sum
+    first = impl.autograd_gradient(f, x)
+    second = impl.autograd_gradient(f, x)
+    return {"first call": first, "second call": second, "x after the calls": fetch(x),
+            "x.grad after the calls": fetch(x.grad)}
+
+
+@check(points=1)
+def autograd_gradient_no_side_effects(impl, t):
+    """autograd_gradient at an x without requires_grad: x.requires_grad stays False, no x.grad."""
+    x = make_param(impl, t.randn(2, 3, dtype=F64))
+    assign(x.requires_grad, False)
+    grad = impl.autograd_gradient(fns_on(impl).softplus_mean, x)
+    return {"grad": grad, "x.requires_grad after the call": fetch(x.requires_grad),
+            "x.grad after the call": fetch(x.grad)}
+
+
+@check(points=1)
+def autograd_gradient_uses_backward(impl, t):
+    """autograd_gradient goes through fn's own backward (a custom Function's, even a wrong one)."""
+    x = t.randn(5, dtype=F64)
+    return {"grad": impl.autograd_gradient(fns_on(impl).wrong_backward_sum, x)}
+
+
+# ----------------------------------------------------------------------------- relative_error
+
+@check(points=1, placement=False)
+def relative_error_magnitudes(impl, t):
+    """relative_error of elements of very different sizes: the maximum element-wise ratio."""
+    a = t.tensor([1e-3, 5.0, 200.0, -4.0], dtype=F64)
+    b = t.tensor([2e-3, 5.5, 180.0, -4.1], dtype=F64)
+    return {"relative_error": impl.relative_error(a, b)}
+
+
+@check(points=1, placement=False)
+def relative_error_zeros(impl, t):
+    """relative_error where both are 0 (0/0 counts as 0, thanks to the 1e-8 floor)."""
+    a = t.tensor([0.0, 1.0, 0.0, 2.0], dtype=F64)
+    b = t.tensor([0.0, 1.01, 0.0, 2.0], dtype=F64)
+    return {"relative_error": impl.relative_error(a, b),
+            "all zeros": impl.relative_error(t.zeros(3, dtype=F64), t.zeros(3, dtype=F64))}
+
+
+@check(points=1, placement=False)
+def relative_error_floor(impl, t):
+    """relative_error of values below 1e-8: the denominator is max(1e-8, |a| + |b|)."""
+    a = t.tensor([3e-9, 0.5, -2e-9], dtype=F64)
+    b = t.tensor([1e-9, 0.5, -2e-9], dtype=F64)
+    return {"relative_error": impl.relative_error(a, b)}
+
+
+# Computing the ratio in float32 (the docstring asks for float64) rounds it by ~1e-7,
+# the table's Python-float tolerance; that is not what this check is about.
+@check(points=1, placement=False, tolerance=10)
+def relative_error_float32(impl, t):
+    """relative_error of float32 tensors returns a Python float."""
+    a = t.randn(4, 5, dtype=torch.float32)
+    b = a + 0.01 * t.randn(4, 5, dtype=torch.float32)
+    return {"relative_error": impl.relative_error(a, b)}
+
+
+@check(points=1, placement=False)
+def relative_error_shapes_differ(impl, t):
+    """relative_error raises ValueError when the shapes differ."""
+    return {"error": raised(lambda: impl.relative_error(t.randn(3, dtype=F64), t.randn(4, dtype=F64)))}
+
+
+# ----------------------------------------------------------------------------- gradient_check
+
+@check(points=1, placement=False)
+def gradient_check_smooth(impl, t):
+    """gradient_check of a smooth function at a float64 matrix: a Python float below 1e-6."""
+    value = impl.gradient_check(fns_on(impl).matrix_quadratic, t.randn(2, 3, dtype=F64))
+    small = isinstance(value, float) and value < 1e-6
+    return {"returns": type(value).__name__, "below 1e-6": small}
+
+
+@check(points=1, placement=False)
+def gradient_check_wrong_backward(impl, t):
+    """gradient_check of a function whose backward is off by a factor 2: about 1/3."""
+    x = t.rand(6, dtype=F64) + 0.5
+    return {"gradient_check": impl.gradient_check(fns_on(impl).wrong_backward_sum, x)}
+
+
+# ----------------------------------------------------------------------------- known mistakes
+
+def _names(*prefixes):
+    return tuple(c.name for c in CHECKS if c.name.startswith(prefixes))
+
+
+_NUMERICAL = _names("numerical_gradient_", "gradient_check_")
+_AUTOGRAD = _names("autograd_gradient_")
+_RELATIVE = _names("relative_error_")
+
+MISTAKES = [
+    Mistake("forward differences",
+            "numerical_gradient used forward differences (f(x + h) - f(x)) / h; use central "
+            "differences (f(x + h e_i) - f(x - h e_i)) / (2 h), whose error is O(h**2).",
+            (("flat[i] = old - h\n", "flat[i] = old\n"),
+             ("grad[i] = (f_plus - f_minus) / (2 * h)", "grad[i] = (f_plus - f_minus) / h")),
+            checks=_NUMERICAL),
+    Mistake("divided by h",
+            "the central difference was divided by h; it is (f(x + h e_i) - f(x - h e_i)) / (2 h).",
+            (("grad[i] = (f_plus - f_minus) / (2 * h)", "grad[i] = (f_plus - f_minus) / h"),),
+            checks=_NUMERICAL),
+    Mistake("finite differences in float32",
+            "the finite differences were computed in the input's float32; with h = 1e-6 that "
+            "leaves about one correct digit. Work on a float64 copy of x and cast the result back.",
+            (("xc = x.detach().to(torch.float64).clone(memory_format=torch.contiguous_format)",
+              "xc = x.detach().clone(memory_format=torch.contiguous_format)"),),
+            checks=_NUMERICAL),
+    Mistake("result not cast back",
+            "numerical_gradient returned float64 for a float32 x; cast the result back to "
+            "x.dtype (compute in float64, return in x's dtype).",
+            (("return grad.view(x.shape).to(x.dtype)", "return grad.view(x.shape)"),),
+            checks=_NUMERICAL),
+    Mistake("backward on x itself",
+            "autograd_gradient ran backward on x itself, so the gradient ACCUMULATED in x.grad "
+            "(and x now requires grad); work on xc = x.detach().clone().requires_grad_(True).",
+            (("xc = x.detach().clone().requires_grad_(True)", "xc = x.requires_grad_(True)"),),
+            checks=_AUTOGRAD),
+    Mistake("clone without detach",
+            "x.clone() without .detach() stays connected to x: backward filled x.grad and the "
+            "copy's .grad stayed None; use xc = x.detach().clone().requires_grad_(True).",
+            (("xc = x.detach().clone().requires_grad_(True)", "xc = x.clone().requires_grad_(True)"),),
+            checks=_AUTOGRAD),
+    Mistake("no floor",
+            "relative_error divided by |a| + |b| without the 1e-8 floor, so 0/0 gave NaN; divide "
+            "by max(1e-8, |a| + |b|) (e.g. (a.abs() + b.abs()).clamp(min=1e-8)).",
+            (("denom = (a.abs() + b.abs()).clamp(min=1e-8)", "denom = a.abs() + b.abs()"),),
+            checks=_RELATIVE),
+    Mistake("floor added",
+            "relative_error added 1e-8 to the denominator; the floor is a maximum: "
+            "max(1e-8, |a| + |b|).",
+            (("denom = (a.abs() + b.abs()).clamp(min=1e-8)", "denom = a.abs() + b.abs() + 1e-8"),),
+            checks=_RELATIVE),
+    Mistake("mean instead of max",
+            "relative_error averaged the element-wise errors; it is their maximum.",
+            (("return ((a - b).abs() / denom).max().item()",
+              "return ((a - b).abs() / denom).mean().item()"),),
+            checks=_RELATIVE),
+    Mistake("tensor instead of float",
+            "relative_error returned a tensor; return a Python float (.item()).",
+            (("return ((a - b).abs() / denom).max().item()", "return ((a - b).abs() / denom).max()"),),
+            checks=_RELATIVE),
+]

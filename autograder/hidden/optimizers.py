@@ -1,0 +1,502 @@
+"""Hidden checks: optimizers (SGDMomentum, RMSProp, Adam, AdamW).
+
+Every long check trains the same four parameters on both sides for 20 steps:
+
+    w1 (4, 3), b1 (3,)   group 0: the constructor's hyperparameters
+    w2 (3, 2)            group 1: its own hyperparameters; gets its first gradient at
+                         step 4 only, so its own step count lags the others' by 3
+    frozen (2,)          group 1: never gets a gradient (grad_none_skipped checks that
+                         such a parameter stays unchanged and gets no state)
+
+The gradients are made here, on the trusted side, from the parameters' current
+values (a pull towards 0.5 plus seeded noise), and handed over as in a training
+loop: `opt.zero_grad()`, then `torch.autograd.backward(params, grads)` on the
+implementation's side, which gives each leaf a fresh p.grad (one request for all
+of them, where `assign(p.grad, g)` takes one each: request latency is most of a
+check's time). Both sides see the same gradient sequence as long as they take the
+same steps. The parameters are compared after every step, the optimizer state
+(`state_dict()["state"]`) after the last one, in a form every honest layout
+shares: "step" read as a float (a 0-dim tensor, as PyTorch stores it, and a
+Python number both pass), keys other than PyTorch's state names ignored, and an
+entry that is None or empty counted as no state.
+
+float64 throughout (the table's 1e-7 relative tolerance), except one float32 check.
+
+The meta-device probe (PLACEMENT_POINTS) runs one check per optimizer, each with
+every state buffer of its class (sgd_nesterov, rmsprop_centered_momentum,
+adam_amsgrad, adamw_large_decay): code that is only inconclusive on meta in one
+class (an .item() in Adam, legal on a GPU) is still probed in the others.
+"""
+import torch
+
+from autograder.checks import Mistake, assign, check, fetch, make_param, raised, torch_on
+
+TOPIC = "optimizers"
+PLACEMENT_POINTS = 1
+
+F64 = torch.float64
+STEPS = 20
+LATE = 3                        # w2 gets gradients from step LATE + 1 on
+NAMES = ("w1", "b1", "w2", "frozen")
+SHAPES = ((4, 3), (3,), (3, 2), (2,))
+STATE_KEYS = ("step", "momentum_buffer", "square_avg", "grad_avg", "exp_avg", "exp_avg_sq",
+              "max_exp_avg_sq")
+
+
+# ----------------------------------------------------------------------------- the driver
+
+def _gradient(t, value, scale):
+    """A seeded gradient for a parameter whose current value is `value`."""
+    noise = t.randn(*value.shape, dtype=value.dtype)
+    return scale * (0.5 * (value.detach() - 0.5) + noise)
+
+
+def _plain_step(value):
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta":
+        return float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _state(state_dict, names=NAMES, skip=()):
+    """state_dict()["state"] by parameter name, in a form every honest layout shares
+    (parameters named in `skip` left out)."""
+    state = state_dict.get("state") if isinstance(state_dict, dict) else state_dict
+    if not isinstance(state, dict):
+        return state
+    out = {}
+    for key, entry in state.items():
+        name = names[key] if isinstance(key, int) and 0 <= key < len(names) else key
+        if name in skip:
+            continue
+        if not isinstance(entry, dict):
+            out[name] = entry
+            continue
+        kept = {k: (_plain_step(v) if k == "step" else v) for k, v in entry.items()
+                if k in STATE_KEYS and v is not None}
+        if kept:                                # an empty entry is no state
+            out[name] = kept
+    return out
+
+
+def _train(impl, t, make, group1=None, *, dtype=F64, steps=STEPS, scale=1.0, late=LATE,
+           lr_change=None):
+    """Train w1, b1, w2 (and frozen) for `steps` steps with the optimizer `make(groups)`.
+
+    scale: the gradients' size, a number or a function of the step (0-based).
+    lr_change: (step, lr for group 0, lr for group 1), set through param_groups before it.
+    """
+    values = [t.randn(*shape, dtype=dtype) for shape in SHAPES]
+    params = [make_param(impl, v) for v in values]
+    opt = make([{"params": params[:2]}, {"params": params[2:], **(group1 or {})}])
+    there = torch_on(impl)
+    history = {}
+    for step in range(steps):
+        if lr_change is not None and step == lr_change[0]:
+            assign(opt.param_groups[0]["lr"], lr_change[1])
+            assign(opt.param_groups[1]["lr"], lr_change[2])
+        size = scale(step) if callable(scale) else scale
+        active = [i for i in range(3) if i != 2 or step >= late]
+        # Fresh gradients, as in a training loop: zero_grad() (to None), then
+        # backward(p, g) on each leaf p sets p.grad = g: two requests, not one a parameter.
+        opt.zero_grad()
+        there.autograd.backward([params[i] for i in active],
+                                [_gradient(t, values[i], size) for i in active])
+        opt.step()
+        flat = there.nn.utils.parameters_to_vector(params[:3])      # one request
+        values = [part.reshape(shape) for part, shape in
+                  zip(flat.split([_numel(s) for s in SHAPES[:3]]), SHAPES[:3])]
+        history[f"after step {step + 1}"] = dict(zip(NAMES, values))
+    # frozen's value and (absent) state are grad_none_skipped's business
+    return {"params": history, "state": _state(opt.state_dict(), skip=("frozen",))}
+
+
+def _numel(shape):
+    n = 1
+    for size in shape:
+        n *= size
+    return n
+
+
+# ----------------------------------------------------------------------------- SGDMomentum
+
+@check(points=1, placement=False)
+def sgd_plain(impl, t):
+    """SGDMomentum without momentum (lr 0.1; group 1 lr 0.05): 20 steps, no state."""
+    return _train(impl, t, lambda g: impl.SGDMomentum(g, lr=0.1), {"lr": 0.05})
+
+
+@check(points=2, placement=False)
+def sgd_momentum(impl, t):
+    """SGDMomentum with momentum 0.9 (group 1: momentum 0.5, lr 0.1): 20 steps and momentum_buffer."""
+    return _train(impl, t, lambda g: impl.SGDMomentum(g, lr=0.05, momentum=0.9),
+                  {"momentum": 0.5, "lr": 0.1})
+
+
+@check(points=1, placement=False)
+def sgd_dampening(impl, t):
+    """SGDMomentum with dampening 0.5 (group 1: 0.2): the first step is not dampened."""
+    return _train(impl, t, lambda g: impl.SGDMomentum(g, lr=0.05, momentum=0.9, dampening=0.5),
+                  {"dampening": 0.2})
+
+
+@check(points=1)
+def sgd_nesterov(impl, t):
+    """SGDMomentum with nesterov=True (momentum 0.9; group 1 momentum 0.6): 20 steps."""
+    return _train(impl, t, lambda g: impl.SGDMomentum(g, lr=0.05, momentum=0.9, nesterov=True),
+                  {"momentum": 0.6})
+
+
+@check(points=1, placement=False)
+def sgd_weight_decay(impl, t):
+    """SGDMomentum with weight_decay 0.1 and momentum 0.9 (group 1: decay 0.3, no momentum)."""
+    return _train(impl, t, lambda g: impl.SGDMomentum(g, lr=0.05, momentum=0.9, weight_decay=0.1),
+                  {"weight_decay": 0.3, "momentum": 0.0})
+
+
+@check(points=1, placement=False)
+def sgd_lr_change(impl, t):
+    """SGDMomentum: lr changed through param_groups after step 10 takes effect."""
+    return _train(impl, t, lambda g: impl.SGDMomentum(g, lr=0.1, momentum=0.9), {"lr": 0.02},
+                  lr_change=(10, 0.01, 0.2))
+
+
+# ----------------------------------------------------------------------------- RMSProp
+
+@check(points=1, placement=False)
+def rmsprop_plain(impl, t):
+    """RMSProp with the defaults (group 1: alpha 0.9, lr 0.005): 20 steps and square_avg."""
+    return _train(impl, t, lambda g: impl.RMSProp(g), {"alpha": 0.9, "lr": 0.005})
+
+
+@check(points=1, placement=False)
+def rmsprop_weight_decay(impl, t):
+    """RMSProp with weight_decay 0.1 (group 1: 0.5): the decay enters g before square_avg."""
+    return _train(impl, t, lambda g: impl.RMSProp(g, lr=0.01, weight_decay=0.1),
+                  {"weight_decay": 0.5})
+
+
+@check(points=1, placement=False)
+def rmsprop_momentum(impl, t):
+    """RMSProp with momentum 0.9 (group 1: 0.5): 20 steps and momentum_buffer."""
+    return _train(impl, t, lambda g: impl.RMSProp(g, lr=0.003, momentum=0.9), {"momentum": 0.5})
+
+
+@check(points=1, placement=False)
+def rmsprop_centered(impl, t):
+    """RMSProp centered (group 1: alpha 0.9): divides by sqrt(v - mean(g)**2) + eps."""
+    return _train(impl, t, lambda g: impl.RMSProp(g, lr=0.01, centered=True), {"alpha": 0.9})
+
+
+@check(points=1)
+def rmsprop_centered_momentum(impl, t):
+    """RMSProp centered with momentum 0.8 (group 1: not centered, momentum 0.5)."""
+    return _train(impl, t, lambda g: impl.RMSProp(g, lr=0.003, centered=True, momentum=0.8),
+                  {"centered": False, "momentum": 0.5})
+
+
+@check(points=1, placement=False)
+def rmsprop_small_gradients(impl, t):
+    """RMSProp on gradients of size 1e-4: eps (1e-8) is added after the square root."""
+    return _train(impl, t, lambda g: impl.RMSProp(g, lr=0.01), {"lr": 0.02}, scale=1e-4)
+
+
+# ----------------------------------------------------------------------------- Adam
+
+@check(points=2, placement=False)
+def adam_defaults(impl, t):
+    """Adam with the defaults (group 1: lr 0.01, betas (0.8, 0.99)): 20 steps and state."""
+    return _train(impl, t, lambda g: impl.Adam(g), {"lr": 0.01, "betas": (0.8, 0.99)})
+
+
+@check(points=1, placement=False)
+def adam_weight_decay(impl, t):
+    """Adam with weight_decay 0.1 (group 1: 0.5), an L2 term added to the gradient."""
+    return _train(impl, t, lambda g: impl.Adam(g, lr=0.01, weight_decay=0.1), {"weight_decay": 0.5})
+
+
+def _shrinking(step):
+    return 4.0 if step < 5 else 0.5         # v falls after step 5: amsgrad's maximum matters
+
+
+@check(points=1)
+def adam_amsgrad(impl, t):
+    """Adam with amsgrad (group 1: betas (0.8, 0.9)) on gradients that shrink after step 5."""
+    return _train(impl, t, lambda g: impl.Adam(g, lr=0.01, amsgrad=True), {"betas": (0.8, 0.9)},
+                  scale=_shrinking)
+
+
+@check(points=1, placement=False)
+def adam_bias_correction(impl, t):
+    """Adam with lr 0.5, after steps 1, 2 and 3: both bias corrections, per parameter."""
+    return _train(impl, t, lambda g: impl.Adam(g, lr=0.5), {"lr": 0.3}, steps=3, late=1)
+
+
+@check(points=1, placement=False)
+def adam_small_gradients(impl, t):
+    """Adam on gradients of size 1e-4: eps (1e-8) is added after the square root."""
+    return _train(impl, t, lambda g: impl.Adam(g, lr=0.01), {"lr": 0.02}, scale=1e-4)
+
+
+@check(points=1, placement=False)
+def adam_lr_change(impl, t):
+    """Adam: lr changed through param_groups after step 10 takes effect."""
+    return _train(impl, t, lambda g: impl.Adam(g, lr=0.01), {"lr": 0.02},
+                  lr_change=(10, 0.05, 0.001))
+
+
+@check(points=1, placement=False)
+def adam_float32(impl, t):
+    """Adam in float32 (lr 0.01; group 1: amsgrad): parameters stay float32, values match."""
+    return _train(impl, t, lambda g: impl.Adam(g, lr=0.01), {"amsgrad": True},
+                  dtype=torch.float32)
+
+
+# ----------------------------------------------------------------------------- AdamW
+
+@check(points=1, placement=False)
+def adamw_defaults(impl, t):
+    """AdamW with the defaults (weight_decay 0.01; group 1: lr 0.01): decoupled decay."""
+    return _train(impl, t, lambda g: impl.AdamW(g), {"lr": 0.01})
+
+
+@check(points=1)
+def adamw_large_decay(impl, t):
+    """AdamW with lr 0.05 and weight_decay 0.5 (group 1: decay 2, amsgrad): decay before the step."""
+    return _train(impl, t, lambda g: impl.AdamW(g, lr=0.05, weight_decay=0.5),
+                  {"weight_decay": 2.0, "amsgrad": True})
+
+
+# ----------------------------------------------------------------------------- all four
+
+def _one_step_each(impl, t, kwargs):
+    """One step of each optimizer on a fresh parameter with a gradient; what it returned."""
+    out = {}
+    for name, extra in kwargs.items():
+        p = make_param(impl, t.randn(3, 2, dtype=F64))
+        g = t.randn(3, 2, dtype=F64)
+        opt = getattr(impl, name)([p], **extra)
+        assign(p.grad, g)
+        out[name] = {"returned": opt.step(), "grad": fetch(p.grad), "param": fetch(p)}
+    return out
+
+
+@check(points=1, placement=False)
+def grad_none_skipped(impl, t):
+    """A parameter whose grad is None is skipped: unchanged, and no state (all four optimizers)."""
+    out = {}
+    for name, kwargs in (("SGDMomentum", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1}),
+                         ("RMSProp", {"momentum": 0.5, "centered": True, "weight_decay": 0.1}),
+                         ("Adam", {"amsgrad": True, "weight_decay": 0.1}), ("AdamW", {})):
+        p, frozen = (make_param(impl, t.randn(3, dtype=F64)) for _ in range(2))
+        opt = getattr(impl, name)([p, frozen], **kwargs)
+        for _ in range(3):
+            assign(p.grad, t.randn(3, dtype=F64))
+            opt.step()
+        out[name] = {"frozen after 3 steps": fetch(frozen),
+                     "state": _state(opt.state_dict(), names=("p", "frozen"))}
+    return out
+
+
+@check(points=1, placement=False)
+def step_returns_none(impl, t):
+    """step() without a closure returns None (all four optimizers)."""
+    got = _one_step_each(impl, t, {
+        "SGDMomentum": {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+        "RMSProp": {"momentum": 0.5, "centered": True},
+        "Adam": {"amsgrad": True}, "AdamW": {"amsgrad": True}})
+    return {name: value["returned"] for name, value in got.items()}
+
+
+@check(points=1, placement=False)
+def grad_left_unchanged(impl, t):
+    """step() with weight decay leaves p.grad unchanged (all four optimizers)."""
+    got = _one_step_each(impl, t, {
+        "SGDMomentum": {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.5},
+        "RMSProp": {"weight_decay": 0.5}, "Adam": {"weight_decay": 0.5},
+        "AdamW": {"weight_decay": 0.5}})
+    return {f"{name} p.grad": value["grad"] for name, value in got.items()}
+
+
+@check(points=1, placement=False)
+def sgd_invalid_arguments(impl, t):
+    """SGDMomentum: ValueError for negative lr, momentum or weight_decay and for bad nesterov."""
+    p = make_param(impl, t.randn(3, dtype=F64))
+    sgd = impl.SGDMomentum
+    return {"lr=-0.1": raised(lambda: sgd([p], lr=-0.1)),
+            "momentum=-0.5": raised(lambda: sgd([p], lr=0.1, momentum=-0.5)),
+            "weight_decay=-1": raised(lambda: sgd([p], lr=0.1, weight_decay=-1.0)),
+            "nesterov, dampening=0.1": raised(lambda: sgd([p], lr=0.1, momentum=0.9, dampening=0.1,
+                                                          nesterov=True)),
+            "nesterov, momentum=0": raised(lambda: sgd([p], lr=0.1, nesterov=True)),
+            "nesterov, momentum=0.9 (valid)": raised(lambda: sgd([p], lr=0.1, momentum=0.9,
+                                                                 nesterov=True))}
+
+
+@check(points=1, placement=False)
+def adaptive_invalid_arguments(impl, t):
+    """RMSProp, Adam, AdamW: ValueError for negative lr, eps, alpha and for betas outside [0, 1)."""
+    p = make_param(impl, t.randn(3, dtype=F64))
+    return {"RMSProp(lr=-0.01)": raised(lambda: impl.RMSProp([p], lr=-0.01)),
+            "RMSProp(alpha=-0.5)": raised(lambda: impl.RMSProp([p], alpha=-0.5)),
+            "RMSProp(eps=-1e-8)": raised(lambda: impl.RMSProp([p], eps=-1e-8)),
+            "Adam(lr=-0.001)": raised(lambda: impl.Adam([p], lr=-0.001)),
+            "Adam(betas=(1.0, 0.999))": raised(lambda: impl.Adam([p], betas=(1.0, 0.999))),
+            "Adam(betas=(0.9, 1.5))": raised(lambda: impl.Adam([p], betas=(0.9, 1.5))),
+            "Adam(weight_decay=-0.1)": raised(lambda: impl.Adam([p], weight_decay=-0.1)),
+            "AdamW(eps=-1.0)": raised(lambda: impl.AdamW([p], eps=-1.0)),
+            "AdamW(betas=(0.9, 1.0))": raised(lambda: impl.AdamW([p], betas=(0.9, 1.0))),
+            "AdamW(lr=0.01, betas=(0.5, 0.9)) (valid)": raised(lambda: impl.AdamW([p], lr=0.01,
+                                                                            betas=(0.5, 0.9)))}
+
+
+# ----------------------------------------------------------------------------- known mistakes
+
+def _names(*prefixes):
+    return tuple(c.name for c in CHECKS if c.name.startswith(prefixes))
+
+
+# The end of Adam.step and of AdamW.step (the comment tells them apart).
+_ADAM_TAIL = '''m_hat = m / (1 - beta1 ** t)
+                if group["amsgrad"]:
+                    v_max = state["max_exp_avg_sq"]
+                    torch.maximum(v_max, v, out=v_max)        # max of the raw v
+                    v_hat = v_max / (1 - beta2 ** t)
+                else:
+                    v_hat = v / (1 - beta2 ** t)
+                p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)'''
+_ADAMW_TAIL = _ADAM_TAIL.replace("out=v_max)        # max of the raw v", "out=v_max)")
+
+
+def _both_adams(*replacements):
+    """The same change in Adam and in AdamW: (old, new) pairs on each one's tail."""
+    pairs = []
+    for tail in (_ADAM_TAIL, _ADAMW_TAIL):
+        new = tail
+        for old, repl in replacements:
+            new = new.replace(old, repl)
+        pairs.append((tail, new))
+    return tuple(pairs)
+
+
+_SGD, _RMS = _names("sgd_"), _names("rmsprop_")
+_ADAM, _ADAMW = _names("adam_"), _names("adamw_")
+
+MISTAKES = [
+    Mistake("sgd dampened first step",
+            "the first momentum step was dampened (as if the buffer started at zeros); PyTorch "
+            "starts momentum_buffer as a plain copy of the first gradient and applies "
+            "(1 - dampening) only from the second step on.",
+            (("buf = g.clone()                       # first step: no dampening",
+              "buf = (1 - dampening) * g"),),
+            checks=_SGD),
+    Mistake("sgd nesterov ignored",
+            "nesterov=True behaved as plain momentum; with Nesterov the step uses "
+            "g + momentum * buf instead of buf.",
+            (('if group["nesterov"]:', "if False:"),),
+            checks=_SGD),
+    Mistake("sgd weight decay after momentum",
+            "weight decay was added after the momentum update; it belongs in the gradient "
+            "(g = p.grad + weight_decay * p) before the momentum buffer is updated.",
+            (("g = g + weight_decay * p                  # new tensor; p.grad untouched", "pass"),
+             ("p.add_(g, alpha=-lr)                          # p = p - lr * g",
+              "p.add_(g + weight_decay * p, alpha=-lr)")),
+            checks=_SGD),
+    Mistake("p.grad modified in place",
+            "step() changed p.grad in place (g = p.grad; g.add_(...)); build the decayed "
+            "gradient as a new tensor: g = p.grad + weight_decay * p.",
+            (("g = g + weight_decay * p                  # new tensor; p.grad untouched",
+              "g = g.add_(weight_decay * p)"),),
+            checks=("grad_left_unchanged",)),
+    Mistake("hyperparameters from defaults",
+            "the hyperparameters were read from self.defaults (the constructor's values); read "
+            "them from each param group at every step, so that groups and lr changes take effect.",
+            (('lr, momentum = group["lr"], group["momentum"]',
+              'lr, momentum = self.defaults["lr"], self.defaults["momentum"]'),
+             ('lr, alpha, eps = group["lr"], group["alpha"], group["eps"]',
+              'lr, alpha, eps = self.defaults["lr"], self.defaults["alpha"], self.defaults["eps"]'),
+             ('# BEGIN SOLUTION Task 2.6\n        for group in self.param_groups:\n'
+              '            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]',
+              '# BEGIN SOLUTION Task 2.6\n        for group in self.param_groups:\n'
+              '            lr, (beta1, beta2), eps = self.defaults["lr"], self.defaults["betas"], '
+              'self.defaults["eps"]'),
+             ('# BEGIN SOLUTION Task 2.8\n        for group in self.param_groups:\n'
+              '            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]',
+              '# BEGIN SOLUTION Task 2.8\n        for group in self.param_groups:\n'
+              '            lr, (beta1, beta2), eps = self.defaults["lr"], self.defaults["betas"], '
+              'self.defaults["eps"]')),
+            checks=_SGD + _RMS + _ADAM + _ADAMW),
+    Mistake("rmsprop eps inside sqrt",
+            "eps was added inside the square root; RMSProp divides by sqrt(v) + eps "
+            "(eps after the square root, as torch.optim.RMSprop).",
+            (("avg = (v - gm * gm).sqrt() + eps", "avg = (v - gm * gm + eps).sqrt()"),
+             ("avg = v.sqrt() + eps", "avg = (v + eps).sqrt()")),
+            checks=_RMS),
+    Mistake("rmsprop centered without the mean",
+            "centered=True did not subtract the squared mean gradient; centered RMSProp divides "
+            "by sqrt(v - grad_avg**2) + eps.",
+            (("avg = (v - gm * gm).sqrt() + eps", "avg = v.sqrt() + eps"),),
+            checks=_RMS),
+    Mistake("rmsprop alpha reversed",
+            "alpha weighed the new squared gradient instead of the old average; RMSProp keeps "
+            "v = alpha * v + (1 - alpha) * g**2.",
+            (("v.mul_(alpha).addcmul_(g, g, value=1 - alpha)",
+              "v.mul_(1 - alpha).addcmul_(g, g, value=alpha)"),
+             ("gm.mul_(alpha).add_(g, alpha=1 - alpha)", "gm.mul_(1 - alpha).add_(g, alpha=alpha)")),
+            checks=_RMS),
+    Mistake("adam eps inside sqrt",
+            "eps was added inside the square root; Adam divides by sqrt(v_hat) + eps "
+            "(eps after the square root of the bias-corrected v).",
+            _both_adams(("(v_hat.sqrt() + eps)", "(v_hat + eps).sqrt()")),
+            checks=_ADAM + _ADAMW),
+    Mistake("no bias correction",
+            "the moments were not bias-corrected; divide m by (1 - beta1**t) and v by "
+            "(1 - beta2**t), where t is the parameter's own step count.",
+            _both_adams((" / (1 - beta1 ** t)", ""), (" / (1 - beta2 ** t)", "")),
+            checks=_ADAM + _ADAMW),
+    Mistake("shared step count",
+            "the bias corrections used one step count for the whole optimizer; each parameter "
+            "keeps its own (state['step']), which lags when it had no gradient in some steps.",
+            (("# BEGIN SOLUTION Task 2.6",
+              '# BEGIN SOLUTION Task 2.6\n        self._shared_t = getattr(self, "_shared_t", 0) + 1'),
+             ('t = float(state["step"])                      # CPU scalar: no device sync',
+              "t = float(self._shared_t)"),
+             ("# BEGIN SOLUTION Task 2.8",
+              '# BEGIN SOLUTION Task 2.8\n        self._shared_t = getattr(self, "_shared_t", 0) + 1'),
+             ('t = float(state["step"])\n', "t = float(self._shared_t)\n")),
+            checks=_ADAM + _ADAMW),
+    Mistake("amsgrad max of corrected v",
+            "amsgrad kept the maximum of the bias-corrected v; PyTorch keeps the maximum of the "
+            "raw v (max_exp_avg_sq) and bias-corrects it afterwards.",
+            _both_adams(("torch.maximum(v_max, v, out=v_max)",
+                         "torch.maximum(v_max, v / (1 - beta2 ** t), out=v_max)"),
+                        ("v_hat = v_max / (1 - beta2 ** t)", "v_hat = v_max")),
+            checks=_ADAM + _ADAMW),
+    Mistake("adam decoupled decay",
+            "Adam's weight_decay was applied to the weights directly (that is AdamW); Adam adds "
+            "it to the gradient: g = p.grad + weight_decay * p.",
+            (('g = g + weight_decay * p\n                m, v = state["exp_avg"], state["exp_avg_sq"]',
+              'p.mul_(1 - lr * weight_decay)\n                m, v = state["exp_avg"], '
+              'state["exp_avg_sq"]'),),
+            checks=_ADAM),
+    Mistake("adamw coupled decay",
+            "AdamW added weight_decay * p to the gradient (Adam's L2 penalty); AdamW decays the "
+            "weights directly, p = p * (1 - lr * weight_decay), and leaves g alone.",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first\n"
+              "                g = p.grad",
+              "g = p.grad + weight_decay * p"),),
+            checks=_ADAMW),
+    Mistake("adamw decay without lr",
+            "AdamW decayed the weights by weight_decay alone; torch.optim.AdamW multiplies them "
+            "by (1 - lr * weight_decay).",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first",
+              "p.mul_(1 - weight_decay)"),),
+            checks=_ADAMW),
+    Mistake("adamw decay after the step",
+            "AdamW decayed the weights after the Adam update; decay them first, "
+            "p = p * (1 - lr * weight_decay), then take the Adam step.",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first", "pass"),
+             (_ADAMW_TAIL, _ADAMW_TAIL + "\n                p.mul_(1 - lr * weight_decay)")),
+            checks=_ADAMW),
+]
