@@ -1,0 +1,126 @@
+"""The command line, run as students and instructors run it: `python -m autograder ...`."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.topics import ROOT, TOPICS
+
+pytestmark = pytest.mark.slow
+
+TOPIC = TOPICS["normalization"]
+
+
+def autograder(*args, cwd=ROOT, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+# ----------------------------------------------------------------------------- usage
+
+def test_grade_without_arguments_is_a_usage_error_with_exit_status_2():
+    proc = autograder("grade")
+    assert proc.returncode == 2
+    assert "usage:" in proc.stderr
+
+
+def test_no_command_at_all_is_a_usage_error():
+    proc = autograder()
+    assert proc.returncode == 2
+
+
+def test_stubs_check_passes_on_the_repository():
+    proc = autograder("stubs", "--check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "stubs match their solutions" in proc.stdout
+
+
+# ----------------------------------------------------------------------------- grade
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A folder of submissions (one with a syntax error: quick to grade), a missing path,
+    and the output folder of a first `grade` run over both."""
+    root = tmp_path_factory.mktemp("cli")
+    (root / "subs" / "zoe").mkdir(parents=True)
+    (root / "subs" / "zoe" / TOPIC.filename).write_text("def batch_norm(x:\n    return x\n")
+    out = root / "grades"
+    args = ("grade", root / "subs", root / "ghost", "--out", out,
+            "--topic", "normalization", "--device", "cpu")
+    first = autograder(*args)
+    yield root, out, args, first
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_grading_a_missing_path_exits_0_and_reports_the_problem_in_the_feedback(course):
+    _, out, _, first = course
+    assert first.returncode == 0, first.stdout + first.stderr
+    feedback = (out / "ghost" / "feedback.txt").read_text()
+    assert "does not exist" in feedback
+    results = json.loads((out / "ghost" / "results.json").read_text())
+    assert results["score"] == 0 and "does not exist" in results["output"]
+
+
+def test_grade_writes_results_feedback_and_gradebook(course):
+    _, out, _, first = course
+    assert (out / "zoe" / "results.json").exists()
+    assert "syntax error (line 1)" in (out / "zoe" / "feedback.txt").read_text()
+    rows = (out / "gradebook.csv").read_text().splitlines()
+    assert rows[0].startswith("submission,score,max_score,percent")
+    assert sorted(r.split(",")[0] for r in rows[1:]) == ["ghost", "zoe"]
+    assert "zoe" in first.stdout and "ghost" in first.stdout        # the summary table
+
+
+def test_grading_the_same_folder_again_reuses_the_first_results(course):
+    _, out, args, _ = course
+    before = (out / "zoe" / "results.json").read_text()
+    again = autograder(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "zoe: 0 / " in again.stderr and "(unchanged)" in again.stderr
+    assert "unchanged, not regraded" in again.stdout
+    assert (out / "zoe" / "results.json").read_text() == before
+
+
+def test_regrade_grades_again_even_when_nothing_changed(course):
+    _, out, args, _ = course
+    again = autograder(*args, "--regrade")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "unchanged" not in again.stderr
+    assert "unchanged" not in again.stdout
+    assert json.loads((out / "zoe" / "results.json").read_text())["score"] == 0
+
+
+# ----------------------------------------------------------------------------- check
+
+@pytest.fixture
+def student_root(tmp_path):
+    """A student's copy of the course: assignments/03_normalization with its public checks."""
+    shutil.copytree(TOPIC.assignment_dir(ROOT), tmp_path / "assignments" / TOPIC.folder,
+                    ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
+    return tmp_path
+
+
+def test_check_with_the_reference_in_place_prints_full_marks(student_root):
+    shutil.copy(TOPIC.solution_path(ROOT), student_root / "assignments" / TOPIC.folder / TOPIC.filename)
+    proc = autograder("check", "normalization", "--root", student_root, "--device", "cpu")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first = proc.stdout.strip().splitlines()[0]
+    assert "(100.0%)" in first, proc.stdout
+    assert "Not attempted" not in proc.stdout
+    assert "FAIL" not in proc.stdout
+
+
+def test_check_on_the_untouched_stub_says_not_attempted(student_root):
+    proc = autograder("check", "normalization", "--root", student_root, "--device", "cpu")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Not attempted" in proc.stdout
+    assert "(0.0%)" in proc.stdout.strip().splitlines()[0]
+
+
+def test_check_without_assignment_files_is_a_usage_error(tmp_path):
+    proc = autograder("check", "normalization", "--root", tmp_path)
+    assert proc.returncode == 2
+    assert "No assignment files found" in proc.stderr
