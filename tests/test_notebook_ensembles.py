@@ -1,0 +1,61 @@
+"""The ensembles notebook runs top to bottom on the reference solution.
+
+It must also make its points: probability and logit averages disagree on the
+constructed example, a tie goes to the smallest class, both ensembles beat the
+average member, and MC dropout is less confident where it is wrong.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbrun import run_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "assignments" / "06_ensembles" / "ensembles.ipynb"
+
+pytestmark = pytest.mark.slow
+
+
+def stdout_of(nb) -> str:
+    return "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", []) if out.get("output_type") == "stream"
+                   and out.get("name") == "stdout")
+
+
+def images_of(nb) -> list:
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+            if "image/png" in out.get("data", {})]
+
+
+def number(text: str, label: str) -> float:
+    match = re.search(re.escape(label) + r"\s*([0-9.]+)", text)
+    assert match, f"no '{label}' in the output:\n{text}"
+    return float(match.group(1))
+
+
+def test_notebook_runs_and_makes_its_points(tmp_path):
+    nb = run_notebook(NOTEBOOK, tmp_path)
+    text = stdout_of(nb)
+    assert number(text, "argmax of the mean logits:") == 0
+    assert number(text, "argmax of the mean probabilities:") == 1
+    assert number(text, "vote of [2, 0, 2, 0] (a tie):") == 0
+    members = [float(a) for a in re.search(r"members' accuracy: ([0-9. ]+)", text).group(1).split()]
+    assert len(members) == 7
+    average = number(text, "average member:")
+    assert abs(average - sum(members) / 7) < 1e-3
+    assert number(text, "mean of probabilities:") > average + 0.005
+    assert number(text, "majority vote:") > average
+    assert number(text, "on wrong ones:") < number(text, "mean confidence on right answers:") - 0.1
+    assert "net is still in eval mode: True" in text
+    assert len(images_of(nb)) == 1, "the bar plot was not displayed"
+
+
+def test_notebook_is_saved_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(not cell.outputs and cell.execution_count is None for cell in code)
+    assert any("from ensembles import" in cell.source for cell in code)
