@@ -112,6 +112,7 @@ def write_submission(out: Path, name: str, result: SubmissionResult, config: Con
                  feedback(name, result.outcomes, total, result.notes, config.base_seed, header))
     data = results_json(result.outcomes, total, result.seconds, result.notes, config.base_seed)
     data["extra_data"]["fingerprint"] = fp
+    data["extra_data"]["notes"] = list(result.notes)
     data["extra_data"]["isolation"] = isolation.detect().names()
     data["extra_data"]["outcomes"] = [o.to_dict() for o in result.outcomes]
     write_atomic(folder / "results.json", json.dumps(data, indent=1))
@@ -127,7 +128,8 @@ def reuse(out: Path, name: str, fp: str) -> Graded | None:
         outcomes = [Outcome(**o) for o in data["extra_data"]["outcomes"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return Graded(name, score(outcomes), float(data.get("execution_time", 0)), [], reused=True)
+    notes = [str(n) for n in data["extra_data"].get("notes", [])]
+    return Graded(name, score(outcomes), float(data.get("execution_time", 0)), notes, reused=True)
 
 
 def write_gradebook(out: Path, graded: list[Graded]) -> None:

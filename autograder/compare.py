@@ -116,7 +116,15 @@ def _compare_tensor(name: str, got: Any, expected: torch.Tensor, scale: float) -
                             f"{diff.numel()} elements; first at index {index}: got "
                             f"{got_c[index].item()!r}, expected {exp_c[index].item()!r}.")
         return None
+    if exp_c.is_complex():          # compare real and imaginary parts as separate values
+        return _compare_tensor(name, torch.view_as_real(got_c.resolve_conj()),
+                               torch.view_as_real(exp_c.resolve_conj()), scale)
     g, e = got_c.to(torch.float64), exp_c.to(torch.float64)
+    wrong_inf = torch.isinf(e) & (g != e) & ~torch.isnan(e)
+    if wrong_inf.any():
+        index = _index(wrong_inf.nonzero()[0])
+        return Mismatch(name, "values", f"{name} should be {e[index].item()} at index {index}; "
+                        f"got {g[index].item()!r}.")
     bad_nonfinite = ~torch.isfinite(g) & torch.isfinite(e)
     if bad_nonfinite.any():
         index = _index(bad_nonfinite.nonzero()[0])

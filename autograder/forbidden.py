@@ -78,7 +78,9 @@ class _Finder(ast.NodeVisitor):
             if rule:
                 self.found.append(Finding(rule, node.lineno, self.scope))
 
-    # -- imports create aliases
+    # -- imports create aliases. An import is reported where the name is USED, so that a
+    # module-level `from torch.nn.functional import batch_norm` costs only the checks of
+    # the functions that call it; an import inside a function is reported right there.
     def visit_Import(self, node: ast.Import):
         for alias in node.names:
             if alias.asname:
@@ -86,7 +88,8 @@ class _Finder(ast.NodeVisitor):
             else:
                 top = alias.name.split(".")[0]
                 self.aliases[top] = top
-            self._report(alias.name, node)
+            if self.scope is not None:
+                self._report(alias.name, node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom):
         if node.module is None or node.level:
@@ -97,12 +100,15 @@ class _Finder(ast.NodeVisitor):
                 self._report(node.module, node)
                 continue
             self.aliases[alias.asname or alias.name] = dotted
-            self._report(dotted, node)
+            if self.scope is not None:
+                self._report(dotted, node)
 
-    # -- assignments propagate aliases: f = F.batch_norm
+    # -- assignments propagate aliases: f = F.batch_norm (reported where f is used
+    # when the assignment is at module level)
     def visit_Assign(self, node: ast.Assign):
-        self.generic_visit(node)
         dotted = self.resolve(node.value)
+        if not (self.scope is None and dotted and matches(dotted, self.rules)):
+            self.generic_visit(node)
         for target in node.targets:
             if isinstance(target, ast.Name) and dotted:
                 self.aliases[target.id] = dotted

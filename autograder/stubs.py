@@ -25,6 +25,8 @@ from .topics import ROOT
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?:\s+(?P<task>Task\s+[\w.]+))?\s*$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
+# Anything that looks like a marker but is not spelled exactly (it would leak the solution).
+NEAR = re.compile(r"^\s*#\s*(BEGIN|END)\s*_?SOLUTION", re.IGNORECASE)
 DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async\s+)?(?:def|class)\s+(?P<name>\w+)")
 
 
@@ -44,6 +46,9 @@ def make_stub(source: str, filename: str) -> str:
             depth = len(d["indent"])
             scopes = [s for s in scopes if s[0] < depth] + [(depth, d["name"])]
         m = BEGIN.match(line)
+        if not m and not END.match(line) and NEAR.match(line):
+            raise StubError(f"{filename}:{i + 1}: malformed marker {line.strip()!r}; write "
+                            "'# BEGIN SOLUTION Task N.M' or '# END SOLUTION'")
         if not m:
             if END.match(line):
                 raise StubError(f"{filename}:{i + 1}: END SOLUTION without BEGIN")

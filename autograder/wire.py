@@ -208,7 +208,12 @@ def loads(data: bytes, handle=None, allowed_devices=None, ref=None) -> Any:
             pos += n
     except (struct.error, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise WireError(f"malformed message: {exc}") from None
-    return Decoder(blobs, handle, allowed_devices, ref).decode(header)
+    try:
+        return Decoder(blobs, handle, allowed_devices, ref).decode(header)
+    except WireError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError) as exc:
+        raise WireError(f"malformed message: {type(exc).__name__}: {exc}") from None
 
 
 # ----------------------------------------------------------------------------- framing

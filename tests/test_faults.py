@@ -114,20 +114,12 @@ def test_each_timeout_and_crash_gets_a_fresh_worker(faulty):
     assert len(taken) >= 1 + len(LOOPING) + len(CRASHING)
 
 
-@pytest.mark.xfail(strict=True, reason="grader.placement_outcome returns at the first check whose "
-                   "CPU outcome is timeout/not_implemented/forbidden with that check's status and "
-                   "message, so an endless loop in layer_norm also costs the device-placement point "
-                   "(reported as a timeout) although batch_norm ran fine on the meta device")
 def test_device_placement_is_not_charged_for_another_checks_timeout(faulty):
     result, _ = faulty
     placement = next(o for o in result.outcomes if o.check_id == PLACEMENT)
     assert placement.status == "passed", (placement.status, placement.message)
 
 
-@pytest.mark.xfail(strict=True, reason="grader.placement_outcome calls runner.session.impl() outside "
-                   "any try: when the replacement worker dies while starting (configure/write), "
-                   "WorkerDied propagates out of grade_submission and the whole batch stops "
-                   "(CaseRunner.run catches the same error and reports it)")
 def test_a_worker_that_cannot_restart_for_the_placement_probe_costs_only_that_probe(monkeypatch):
     crashing_only = TopicChecks("normalization",
                                 [c for c in PLAN.checks if c.name in ("batch_norm_train_2d",

@@ -14,8 +14,8 @@ finite-difference gradient agree to ~1e-7 in float64, the backward is right.
 
 Forbidden here (the grader refuses them): torch.autograd.gradcheck,
 torch.autograd.gradgradcheck, everything in torch.autograd.functional
-(jacobian, vjp, ...) and in torch.func (grad, jacrev, vjp, ...). Use
-.backward() and a loop over the elements of x.
+(jacobian, vjp, ...) and in torch.func / functorch (grad, jacrev, vjp, ...),
+and torch.gradient. Use .backward() and a loop over the elements of x.
 """
 from __future__ import annotations
 

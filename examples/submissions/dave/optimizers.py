@@ -210,7 +210,7 @@ class RMSProp(torch.optim.Optimizer):
                     continue
                 state = self.state[p]
                 if len(state) == 0:                           # p's first step
-                    state["step"] = torch.zeros((), dtype=torch.float32)
+                    state["step"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch
                     state["square_avg"] = torch.zeros_like(p)
                     if momentum > 0:
                         state["momentum_buffer"] = torch.zeros_like(p)
@@ -318,7 +318,7 @@ class Adam(torch.optim.Optimizer):
                     continue
                 state = self.state[p]
                 if len(state) == 0:                           # p's first step
-                    state["step"] = torch.zeros((), dtype=torch.float32)
+                    state["step"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch
                     state["exp_avg"] = torch.zeros_like(p)
                     state["exp_avg_sq"] = torch.zeros_like(p)
                     if group["amsgrad"]:
@@ -413,7 +413,7 @@ class AdamW(torch.optim.Optimizer):
                     continue
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = torch.zeros((), dtype=torch.float32)
+                    state["step"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch
                     state["exp_avg"] = torch.zeros_like(p)
                     state["exp_avg_sq"] = torch.zeros_like(p)
                     if group["amsgrad"]:
