@@ -25,6 +25,9 @@ from typing import Any, Callable
 import torch
 
 # Re-exported for check modules: everything a driver needs comes from here.
+__all__ = ["Check", "Inputs", "Mistake", "TopicChecks", "check", "collect", "raised", "RemoteError",
+           "assign", "call_with_grad", "fetch", "fns_on", "make_param", "manual_seed",
+           "module_types", "torch_on"]
 from .impl import (RemoteError, assign, call_with_grad, fetch, fns_on, make_param,  # noqa: F401
                    manual_seed, module_types, torch_on)
 

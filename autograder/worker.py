@@ -15,7 +15,6 @@ with only this file, `wire.py` and `testfns.py` in RUNTIME_DIR.
 from __future__ import annotations
 
 import importlib
-import inspect
 import io
 import os
 import sys
