@@ -1,4 +1,5 @@
 """The command line, run as students and instructors run it: `python -m autograder ...`."""
+import csv
 import json
 import shutil
 import subprocess
@@ -42,21 +43,34 @@ def test_stubs_check_passes_on_the_repository():
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A folder of submissions (one with a syntax error: quick to grade), a missing path,
-    and the output folder of a first `grade` run over both."""
+    """A folder of submissions (one with a syntax error: quick to grade) and a missing path,
+    graded twice into the same output folder; what each run printed and left there."""
     root = tmp_path_factory.mktemp("cli")
     (root / "subs" / "zoe").mkdir(parents=True)
     (root / "subs" / "zoe" / TOPIC.filename).write_text("def batch_norm(x:\n    return x\n")
     out = root / "grades"
     args = ("grade", root / "subs", root / "ghost", "--out", out,
             "--topic", "normalization", "--device", "cpu")
-    first = autograder(*args)
-    yield root, out, args, first
+    runs = {}
+    for run in ("first", "second"):
+        proc = autograder(*args)
+        runs[run] = (proc, (out / "zoe" / "results.json").read_text() if proc.returncode == 0 else "",
+                     gradebook(out))
+    yield root, out, args, runs
     shutil.rmtree(root, ignore_errors=True)
 
 
+def gradebook(out: Path) -> dict[str, dict]:
+    path = out / "gradebook.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="") as fh:
+        return {row["submission"]: row for row in csv.DictReader(fh)}
+
+
 def test_grading_a_missing_path_exits_0_and_reports_the_problem_in_the_feedback(course):
-    _, out, _, first = course
+    _, out, _, runs = course
+    first = runs["first"][0]
     assert first.returncode == 0, first.stdout + first.stderr
     feedback = (out / "ghost" / "feedback.txt").read_text()
     assert "does not exist" in feedback
@@ -65,23 +79,29 @@ def test_grading_a_missing_path_exits_0_and_reports_the_problem_in_the_feedback(
 
 
 def test_grade_writes_results_feedback_and_gradebook(course):
-    _, out, _, first = course
+    _, out, _, runs = course
+    first, _, book = runs["first"]
     assert (out / "zoe" / "results.json").exists()
     assert "syntax error (line 1)" in (out / "zoe" / "feedback.txt").read_text()
-    rows = (out / "gradebook.csv").read_text().splitlines()
-    assert rows[0].startswith("submission,score,max_score,percent")
-    assert sorted(r.split(",")[0] for r in rows[1:]) == ["ghost", "zoe"]
+    assert (out / "gradebook.csv").read_text().startswith("submission,score,max_score,percent")
+    assert sorted(book) == ["ghost", "zoe"]
+    assert "does not exist" in book["ghost"]["notes"]
     assert "zoe" in first.stdout and "ghost" in first.stdout        # the summary table
 
 
 def test_grading_the_same_folder_again_reuses_the_first_results(course):
-    _, out, args, _ = course
-    before = (out / "zoe" / "results.json").read_text()
-    again = autograder(*args)
+    _, _, _, runs = course
+    again, results_after, book = runs["second"]
     assert again.returncode == 0, again.stdout + again.stderr
     assert "zoe: 0 / " in again.stderr and "(unchanged)" in again.stderr
     assert "unchanged, not regraded" in again.stdout
-    assert (out / "zoe" / "results.json").read_text() == before
+    assert results_after == runs["first"][1]                         # results.json untouched
+    assert {n: r["score"] for n, r in book.items()} == {n: r["score"] for n, r in runs["first"][2].items()}
+
+
+def test_a_reused_result_keeps_its_notes_in_the_gradebook(course):
+    _, _, _, runs = course
+    assert runs["second"][2]["ghost"]["notes"] == runs["first"][2]["ghost"]["notes"]
 
 
 def test_regrade_grades_again_even_when_nothing_changed(course):

@@ -272,8 +272,7 @@ def test_cpu_tensor_inside_batch_norm_fails_only_device_placement(graded):
     assert [o.check_id for o in not_passed] == [PLACEMENT]
     o = not_passed[0]
     assert o.status == "failed" and o.device == "meta"
-    assert "weight = torch.ones(x.shape[1])" in o.message or "line" in o.message
-    assert "device" in o.message
+    assert "device" in o.message and "weight" in o.message       # the line that fails on meta
     assert g.score.score == FULL_MARKS - hidden.PLACEMENT_POINTS
 
 
@@ -291,11 +290,6 @@ def test_functional_batch_norm_is_forbidden_on_batch_norm_checks_only(graded):
     assert g.score.score >= kept
 
 
-@pytest.mark.xfail(strict=True, reason="grader.CaseRunner._forbidden charges every static finding "
-                   "with scope None to every check; forbidden.scan reports the module-level "
-                   "`from torch.nn.functional import batch_norm as _bn` itself with scope None, so an "
-                   "import used only inside batch_norm costs the layer_norm and BatchNormFunction "
-                   "checks too")
 def test_functional_imported_by_name_at_module_level_still_keeps_layer_norm_points(graded):
     _, outcomes = graded["functional-from-import"]
     cases = by_case(ran(outcomes))
