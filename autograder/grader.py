@@ -74,7 +74,7 @@ class StudentSession:
         worker = self.pool.take()
         self.worker = worker
         self._request(worker, {"op": "configure", "threads": self.config.worker_threads,
-                               "forbidden": self.rules}, 120)
+                               "forbidden": self.rules, "cuda": "cuda" in self.config.devices}, 120)
         self._request(worker, {"op": "write", "files": self.submission.files}, 30)
         for topic in self.topics:
             state = self.imports.get(topic.name)

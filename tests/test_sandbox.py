@@ -314,12 +314,6 @@ def test_allocating_20_gb_is_a_memory_error_in_the_worker_not_a_grader_crash(sha
     assert "torch" in ask(shared, {"op": "hello"})["value"]            # still serving
 
 
-@pytest.mark.xfail(strict=True, reason="the first meta-device operation in a worker imports about "
-                   "800 modules (torch._meta_registrations, torch._decomp, sympy...), about 1.3 s of "
-                   "CPU, and neither the worker's boot nor `configure` pays it in advance: the "
-                   "grader's placement probe pays it inside a check's time limit, and since a timeout "
-                   "replaces the worker, every later probe pays it again; on a loaded machine every "
-                   "probe times out and a correct submission loses the device-placement point")
 def test_after_configure_the_first_meta_device_operation_is_already_warm(worker):
     assert ask(worker, {"op": "configure", "threads": 1, "forbidden": {}}) == {"value": None}
     load_module(worker, name="metaprobe", source="""
