@@ -5,12 +5,17 @@ checks are judges: they test the student's outputs alone. Every statistical
 bound below is six standard deviations wide: a correct implementation fails
 one with probability below 2e-9 (two-sided normal tail), so the whole topic
 below 1e-8, well under the one-in-a-million bar.
+
+Known mistakes are named in two ways: judges add a "Likely cause: ..." line to
+their own message when the symptom is recognisable (p used as the keep
+probability, missing scaling, a reused mask...), and the compared checks (eval,
+p = 0, p = 1, invalid p) use MISTAKES below, as the other topics do.
 """
 import math
 
 import torch
 
-from autograder.checks import call_with_grad, check, raised
+from autograder.checks import Mistake, call_with_grad, check, raised
 
 TOPIC = "dropout"
 PLACEMENT_POINTS = 1
@@ -62,18 +67,24 @@ def _judge_scale(got):
     if torch.allclose(out[kept], x[kept], rtol=1e-5):
         return ("The kept elements equal the input; in training they must be scaled by 1 / (1 - p) "
                 "(inverted dropout), so that the expected output equals the input.\nLikely cause: "
-                "no scaling at training time (or scaling at test time instead).")
+                "the kept values were not scaled in training (or were scaled at test time instead); "
+                "inverted dropout returns x * mask / (1 - p) in training and x itself in eval.")
     if torch.allclose(out[kept], x[kept] * (1 - p), rtol=1e-5):
         return ("The kept elements were multiplied by (1 - p); inverted dropout divides them by "
-                "(1 - p) at training time.")
+                "(1 - p) at training time.\nLikely cause: the kept elements were multiplied by "
+                "the keep probability 1 - p instead of divided by it: out = x * mask / (1 - p).")
     return f"The kept elements are not x / (1 - p): the largest relative error is {err:.3g}."
 
 
 @check(points=2, judge=_judge_scale, placement=True)
 def kept_values_scaled(impl, t):
-    """dropout(p=0.3): every kept element equals x / (1 - p), every other is exactly 0."""
+    """dropout(p=0.3): every kept element equals x / (1 - p), every other is exactly 0.
+
+    The judge compares with a copy of x taken before the call, so that an input
+    changed in place (caught by p_one_gives_zeros) is not mistaken for missing scaling.
+    """
     x = t.randn(300, 400) + 0.1
-    return {"x": x, "out": impl.dropout(x, 0.3, True)}
+    return {"x": x.clone(), "out": impl.dropout(x, 0.3, True)}
 
 
 def _judge_fresh(got):
@@ -81,7 +92,9 @@ def _judge_fresh(got):
     n = a.numel()
     if torch.equal(a, b):
         return ("Two calls on the same input zeroed exactly the same elements: draw a fresh "
-                "mask on every call (do not store or re-seed it).")
+                "mask on every call (do not store or re-seed it).\nLikely cause: the generator "
+                "is re-seeded (torch.manual_seed) inside dropout, or one mask is kept and reused; "
+                "draw a new one with torch.rand_like(x) on every call.")
     # Independent masks agree on a fraction p^2 + (1-p)^2 = 0.5 of the elements (p = 0.5).
     agree = float((a == b).double().mean())
     if abs(agree - 0.5) > SIGMAS * math.sqrt(0.25 / n):
@@ -93,8 +106,8 @@ def _judge_fresh(got):
 @check(points=1, judge=_judge_fresh)
 def fresh_mask_every_call(impl, t):
     """dropout: two calls draw independent masks (agreement 50% +/- 6 sigma for p=0.5)."""
-    x = t.ones(200, 500)
-    return {"first": impl.dropout(x, 0.5, True), "second": impl.dropout(x, 0.5, True)}
+    x = t.ones(200, 500)                  # each call gets its own copy: in-place changes stay apart
+    return {"first": impl.dropout(x.clone(), 0.5, True), "second": impl.dropout(x.clone(), 0.5, True)}
 
 
 def _judge_elementwise(got):
@@ -105,7 +118,9 @@ def _judge_elementwise(got):
     if rows_constant > 0.5 or cols_constant > 0.5:
         axis = "row" if rows_constant > 0.5 else "column"
         return (f"Whole {axis}s are kept or zeroed together; dropout draws one coin per ELEMENT, "
-                f"not one per {axis} (the mask must have the input's full shape).")
+                f"not one per {axis} (the mask must have the input's full shape).\nLikely cause: "
+                "the mask was drawn with the shape of one row (or column) and broadcast over the "
+                "batch; draw it with x's full shape, e.g. torch.rand_like(x).")
     return None
 
 
@@ -171,7 +186,15 @@ def _judge_module(got):
         if not isinstance(got.get(key), torch.Tensor):
             return f"Dropout's {key}-mode output is not a tensor."
     if not torch.equal(got["eval"], got["x"]):
-        return "In eval mode (after .eval()) Dropout must return its input unchanged."
+        message = "In eval mode (after .eval()) Dropout must return its input unchanged."
+        if bool((got["eval"] == 0).any()):       # x is randn + 5: an honest eval has no zeros
+            message += ("\nLikely cause: dropout is still applied in eval mode; forward must pass "
+                        "training=self.training, and dropout must return x when training is False.")
+        elif torch.allclose(got["eval"], got["x"] * 0.7, rtol=1e-5):
+            message += ("\nLikely cause: the output was scaled by 1 - p at test time; inverted "
+                        "dropout scales the kept values by 1 / (1 - p) in training and returns "
+                        "x unchanged in eval.")
+        return message
     return _zero_fraction_message(float((got["train"] == 0).double().mean()), 0.3,
                                   got["train"].numel(), "In training mode, ")
 
@@ -191,7 +214,12 @@ def _judge_dtype(got):
         out = got[key]
         if not isinstance(out, torch.Tensor) or out.dtype != dtype:
             found = getattr(out, "dtype", type(out).__name__)
-            return f"dropout on a {key} input returned {found}; it must keep the input's dtype."
+            message = f"dropout on a {key} input returned {found}; it must keep the input's dtype."
+            if key == "float16" and found == torch.float32:
+                message += ("\nLikely cause: the mask or the scale was made in float32 (.float(), "
+                            "or torch.rand/torch.ones with the default dtype); make it with x's "
+                            "dtype, e.g. mask.to(x.dtype) or torch.rand_like(x).")
+            return message
         if out.shape != (64, 64):
             return f"dropout on a {key} input returned shape {tuple(out.shape)}; expected (64, 64)."
     return None
@@ -202,3 +230,28 @@ def keeps_dtype(impl, t):
     """dropout keeps the input's dtype (float64 and float16) and shape."""
     return {"float64": impl.dropout(t.randn(64, 64, dtype=torch.float64), 0.5, True),
             "float16": impl.dropout(t.randn(64, 64, dtype=torch.float16), 0.5, True)}
+
+
+MISTAKES = [
+    Mistake("scaled at test time",
+            "the output was multiplied by 1 - p in eval mode (the original, non-inverted dropout); "
+            "inverted dropout scales the kept values by 1 / (1 - p) in training and returns x "
+            "unchanged in eval.",
+            (("        return x                                              # identity in eval\n",
+              "        return x * (1.0 - p)\n"),),
+            checks=("eval_returns_input",)),
+    Mistake("division by 1 - p = 0",
+            "with p = 1 the code divides by 1 - p = 0 and gets 0 / 0 = NaN; handle p = 1 apart "
+            "(return zeros) or multiply by a scale that is 0 when p = 1.",
+            (("    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)              # p = 1: zeros, no NaN\n"
+              "    return x * keep * scale\n",
+              "    return x * keep / (1.0 - p)\n"),),
+            checks=("p_one_gives_zeros",)),
+    Mistake("p not checked in eval mode",
+            "p is only checked in training; check it first, before returning x in eval mode, "
+            "as torch.nn.functional.dropout does.",
+            (("    _check_probability(p)\n    if not training:\n", "    if not training:\n"),
+             ("    keep = torch.empty_like(x).bernoulli_(1.0 - p)",
+              "    _check_probability(p)\n    keep = torch.empty_like(x).bernoulli_(1.0 - p)")),
+            checks=("invalid_p_raises",)),
+]

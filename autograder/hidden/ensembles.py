@@ -145,10 +145,14 @@ def _judge_mc(got):
             return f"mc_dropout_predict returned {type(value).__name__} for {name}; expected a tensor " \
                    f"of shape {tuple(plain.shape)}."
         if value.requires_grad:
-            return "mc_dropout_predict's output requires grad: run the passes under torch.no_grad()."
+            return ("mc_dropout_predict's output requires grad: run the passes under torch.no_grad()."
+                    "\nLikely cause: autograd was left on, so every pass built a graph; wrap the "
+                    "forward passes in `with torch.no_grad():`.")
     if torch.allclose(one, plain):
         return ("With dropout p=0.5 on 64 hidden units, one MC-dropout pass equals the eval-mode "
-                "output: dropout was not active. Put the Dropout modules in training mode.")
+                "output: dropout was not active. Put the Dropout modules in training mode."
+                "\nLikely cause: the Dropout modules were left in eval mode; after model.eval(), "
+                "call .train() on every module that is a dropout layer.")
     if torch.allclose(one, many):
         return "Averaging 50 passes gave the same result as one pass: each pass needs a fresh mask."
     return None
@@ -184,4 +188,38 @@ MISTAKES = [
             "flag before and set it back (in a finally block).",
             (("        for m, was_training in previous.items():\n            m.training = was_training",
               "        pass"),)),
+    Mistake("model.train() instead of restoring",
+            "afterwards every module was put in training mode; restore each module's own previous "
+            "flag instead (the model may have been in eval mode, or partly in training mode).",
+            (("        for m, was_training in previous.items():\n            m.training = was_training",
+              "        model.train()"),)),
+    Mistake("softmax of the averaged logits",
+            "the ensemble took the softmax of the averaged logits; mode=\"mean\" averages the "
+            "members' probabilities: softmax each member's logits, then take the mean.",
+            (("        probs = [torch.softmax(z, dim=1) for z in logits]   # M x (N, C)\n"
+              "        return average_predictions(probs)                   # (N, C)\n",
+              "        return torch.softmax(average_predictions(logits), dim=1)\n"),)),
+    Mistake("softmax over the wrong dim",
+            "the softmax was taken over the batch (dim 0); each row of logits is one sample, so "
+            "take it over the classes: torch.softmax(z, dim=1).",
+            (("torch.softmax(z, dim=1)", "torch.softmax(z, dim=0)"),)),
+    Mistake("ties to the first vote seen",
+            "ties went to the class that was voted for first (as collections.Counter.most_common "
+            "does); they go to the smallest class index: count the votes per class and take argmax.",
+            (("    one_hot = nn.functional.one_hot(votes, num_classes)    # (M, N, C)\n"
+              "    counts = one_hot.sum(dim=0)                             # (N, C)\n"
+              "    return counts.argmax(dim=1)                             # (N,) first max wins\n",
+              "    from collections import Counter\n"
+              "    winners = [Counter(votes[:, i].tolist()).most_common(1)[0][0]\n"
+              "               for i in range(votes.shape[1])]\n"
+              "    return torch.tensor(winners, dtype=torch.long, device=votes.device)\n"),)),
+    Mistake("vote by averaged probabilities",
+            "mode=\"vote\" returned the argmax of the averaged probabilities (soft voting); it is "
+            "the majority vote of the members' own argmax labels (hard voting).",
+            (("            return majority_vote(logits)                    # (N,) int64\n",
+              "            return average_predictions([z.softmax(1) for z in logits]).argmax(1)\n"),)),
+    Mistake("members in a plain list",
+            "the members are kept in a Python list, which hides them from state_dict(), .to() and "
+            ".eval(); keep them in nn.ModuleList(models) named models.",
+            (("self.models = nn.ModuleList(models)", "self.models = list(models)"),)),
 ]

@@ -1,7 +1,7 @@
 """Hidden checks: normalization (batch_norm, layer_norm, the modules, BatchNormFunction)."""
 import torch
 
-from autograder.checks import Mistake, call_with_grad, check, fetch, raised
+from autograder.checks import Mistake, call_with_grad, check, fetch, make_param, raised
 
 TOPIC = "normalization"
 PLACEMENT_POINTS = 1
@@ -104,11 +104,32 @@ def batch_norm_large_mean(impl, t):
 
 
 @check(points=1)
-def batch_norm_channels_last(impl, t):
-    """batch_norm on a channels-last (non-contiguous) input gives the same result."""
-    x = (t.randn(4, 5, 6, 3) * 2 + 1).permute(0, 3, 1, 2)      # (N, C, H, W), channels last
+def batch_norm_large_mean_float32(impl, t):
+    """batch_norm on float32 values around 1000: the variance keeps its precision.
+
+    E[x^2] - E[x]^2 subtracts two numbers near 10^6 whose float32 rounding
+    errors (about 0.06) exceed the variance itself (about 1): compute the mean
+    of (x - mean)^2, or accumulate in float64. Only the running statistics are
+    compared: the output also depends on how the float32 mean was rounded.
+    """
+    x = t.randn(64, 4) + 1000.0
+    mean, var = t.zeros(4), t.ones(4)
+    impl.batch_norm(x, mean, var, None, None, True)
+    return {"running_mean": mean, "running_var": var}
+
+
+@check(points=1)
+def batch_norm_non_contiguous(impl, t):
+    """batch_norm on a non-contiguous (N, C, H, W) view (a transposed tensor) gives the same result.
+
+    Channels-last and transposed tensors are not contiguous in memory: x.view(...)
+    raises on them, while reductions over dims (0, 2, 3) and x.reshape(...) work on
+    any layout. (The tensor is made on the implementation's side because the wire
+    would make it contiguous.)
+    """
+    stored = make_param(impl, t.randn(4, 3, 6, 5) * 2 + 1)      # (N, C, W, H) in memory
     mean, var = t.zeros(3), t.ones(3)
-    out = impl.batch_norm(x, mean, var, None, None, True)
+    out = impl.batch_norm(stored.data.mT, mean, var, None, None, True)   # (N, C, H, W) view
     return {"out": out, "running_mean": mean, "running_var": var}
 
 
@@ -277,4 +298,119 @@ MISTAKES = [
             "layer_norm took statistics over the last dimension only; it normalizes over all of "
             "normalized_shape's dimensions (the last len(normalized_shape) ones).",
             (("dims = list(range(-len(normalized_shape), 0))", "dims = [-1]"),)),
+    Mistake("n counts the batch only",
+            "the factor n / (n - 1) for running_var used n = N, the batch size; n counts every "
+            "value of a channel, N * L for (N, C, L) and N * H * W for (N, C, H, W).",
+            (("n = x.numel() // x.shape[1]                     # values per channel",
+              "n = x.shape[0]"),)),
+    Mistake("running_var initialised to 0",
+            "running_var starts at 0; PyTorch initialises it to ones (running_mean to zeros).",
+            (("            self.register_buffer(\"running_var\",\n"
+              "                                 torch.ones(num_features, device=device, dtype=dtype))",
+              "            self.register_buffer(\"running_var\",\n"
+              "                                 torch.zeros(num_features, device=device, dtype=dtype))"),)),
+    Mistake("bias added before the scale",
+            "the bias was added before multiplying by the weight; the affine step is "
+            "x_hat * weight + bias (scale first, then shift).",
+            (("    if weight is not None:\n"
+              "        out = out * weight.reshape(shape)\n"
+              "    if bias is not None:\n"
+              "        out = out + bias.reshape(shape)\n",
+              "    if bias is not None:\n"
+              "        out = out + bias.reshape(shape)\n"
+              "    if weight is not None:\n"
+              "        out = out * weight.reshape(shape)\n"),)),
+    Mistake("statistics over x.reshape(-1, C)",
+            "the statistics were taken over x.reshape(-1, C), which mixes the channels of an "
+            "(N, C, L) or (N, C, H, W) tensor; reduce over dims (0, 2, ...) instead, or move the "
+            "channels last first (x.transpose(1, -1).reshape(-1, C)).",
+            (("        mean = x.mean(dims)                         # (C,)\n"
+              "        var = x.var(dims, correction=0)             # (C,)  biased: normalizes the batch\n",
+              "        flat = x.reshape(-1, x.shape[1])\n"
+              "        mean = flat.mean(0)\n"
+              "        var = flat.var(0, correction=0)\n"),)),
+    Mistake("one-pass variance",
+            "the variance was computed as E[x^2] - E[x]^2, which cancels catastrophically in "
+            "float32 when the mean is large; compute the mean of (x - mean)^2 (or use x.var).",
+            (("var = x.var(dims, correction=0)             # (C,)  biased: normalizes the batch",
+              "var = (x * x).mean(dims) - mean ** 2"),)),
+    Mistake("running statistics not updated in place",
+            "the running statistics were assigned to a new tensor instead of updated in place, so "
+            "the caller's buffers never change; write into them with running_mean.copy_(...).",
+            (("                running_mean.copy_((1 - momentum) * running_mean + momentum * mean)\n"
+              "                running_var.copy_((1 - momentum) * running_var + momentum * var_unbiased)\n",
+              "                running_mean = (1 - momentum) * running_mean + momentum * mean\n"
+              "                running_var = (1 - momentum) * running_var + momentum * var_unbiased\n"),)),
+    Mistake("running statistics replaced",
+            "the running statistics were replaced by the batch statistics; they are a moving "
+            "average: running = (1 - momentum) * running + momentum * batch_statistic.",
+            (("                running_mean.copy_((1 - momentum) * running_mean + momentum * mean)\n"
+              "                running_var.copy_((1 - momentum) * running_var + momentum * var_unbiased)\n",
+              "                running_mean.copy_(mean)\n"
+              "                running_var.copy_(var_unbiased)\n"),)),
+    Mistake("running statistics updated in eval mode",
+            "the running statistics were updated in evaluation mode; only training updates them "
+            "(move the update inside the `if training:` branch).",
+            (("        mean, var = running_mean, running_var       # (C,), (C,)\n",
+              "        mean, var = running_mean.clone(), running_var.clone()\n"
+              "        with torch.no_grad():\n"
+              "            running_mean.copy_((1 - momentum) * running_mean + momentum * x.mean(dims))\n"
+              "            running_var.copy_((1 - momentum) * running_var + momentum * x.var(dims))\n"),)),
+    Mistake("momentum=None ignored",
+            "with momentum=None the running statistics must be the plain (cumulative) average of "
+            "all batches: pass momentum = 1 / num_batches_tracked after incrementing the counter.",
+            (("momentum = 1.0 / float(self.num_batches_tracked)  # 1, 1/2, 1/3, ...",
+              "momentum = 0.1"),)),
+    Mistake("eval mode uses batch statistics",
+            "in eval mode the module normalized with the batch statistics (and updated the running "
+            "ones); after .eval() it must use running_mean and running_var (check self.training).",
+            (("use_batch_stats = self.training or self.running_mean is None",
+              "use_batch_stats = True"),)),
+    Mistake("statistics stored in float32",
+            "the per-channel statistics were stored in a tensor made with the default dtype "
+            "(float32), which rounds float64 inputs; create it with dtype=x.dtype, device=x.device.",
+            (("        mean = x.mean(dims)                         # (C,)\n"
+              "        var = x.var(dims, correction=0)             # (C,)  biased: normalizes the batch\n",
+              "        mean = torch.empty(x.shape[1])\n"
+              "        var = torch.empty(x.shape[1])\n"
+              "        for c in range(x.shape[1]):\n"
+              "            mean[c] = x.select(1, c).mean()\n"
+              "            var[c] = x.select(1, c).var(correction=0)\n"),)),
+    Mistake("batch statistics detached",
+            "no gradient flows through the batch mean and variance (.detach(), .data, .item() or a "
+            "new tensor); in training they depend on x, so build them from x with tensor operations.",
+            (("        mean = x.mean(dims)                         # (C,)\n"
+              "        var = x.var(dims, correction=0)             # (C,)  biased: normalizes the batch\n",
+              "        mean = x.mean(dims).detach()\n"
+              "        var = x.var(dims, correction=0).detach()\n"),)),
+    Mistake("layer_norm over every non-batch dim",
+            "layer_norm took statistics over every dimension but the first; it normalizes over the "
+            "last len(normalized_shape) dimensions only.",
+            (("dims = list(range(-len(normalized_shape), 0))", "dims = list(range(1, x.dim()))"),)),
+    Mistake("layer_norm statistics detached",
+            "no gradient flows through layer_norm's mean and variance (.detach() or .data); build "
+            "them from x with tensor operations so autograd sees them.",
+            (("    mean = x.mean(dims, keepdim=True)               # (*, 1, ..., 1)\n"
+              "    var = x.var(dims, correction=0, keepdim=True)   # (*, 1, ..., 1)  biased\n",
+              "    mean = x.mean(dims, keepdim=True).detach()\n"
+              "    var = x.var(dims, correction=0, keepdim=True).detach()\n"),)),
+    Mistake("backward drops the variance term",
+            "the hand-written dx misses the path through the batch variance; "
+            "dx = (g - mean(g) - x_hat * mean(g * x_hat)) / sigma.",
+            (("dx = (g - g.mean(0) - x_hat * (g * x_hat).mean(0)) / sigma",
+              "dx = (g - g.mean(0)) / sigma"),)),
+    Mistake("backward treats the statistics as constants",
+            "the hand-written dx is g / sigma, as if the batch mean and variance did not depend on "
+            "x; subtract mean(g) and x_hat * mean(g * x_hat) before dividing by sigma.",
+            (("dx = (g - g.mean(0) - x_hat * (g * x_hat).mean(0)) / sigma", "dx = g / sigma"),)),
+    Mistake("backward forgets the weight",
+            "the hand-written dx ignores the weight; the gradient reaching x_hat is dout * weight.",
+            (("g = dout if weight is None else dout * weight     # (N, C)", "g = dout"),)),
+    Mistake("parameter gradients averaged",
+            "dweight and dbias were averaged over the batch; they are sums: "
+            "dweight = sum of dout * x_hat, dbias = sum of dout.",
+            (("        dweight = (dout * x_hat).sum(0) if ctx.needs_input_grad[1] else None\n"
+              "        dbias = dout.sum(0) if ctx.needs_input_grad[2] else None\n",
+              "        dweight = (dout * x_hat).mean(0) if ctx.needs_input_grad[1] else None\n"
+              "        dbias = dout.mean(0) if ctx.needs_input_grad[2] else None\n"),)),
 ]

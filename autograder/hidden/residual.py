@@ -151,4 +151,52 @@ MISTAKES = [
     Mistake("skip in PlainBlock",
             "PlainBlock added a skip connection; it is the same body without one: ReLU(body(x)).",
             (("        return self.body(x).relu()\n", "        return (self.body(x) + x).relu()\n"),)),
+    Mistake("PlainBlock without the final ReLU",
+            "PlainBlock returned body(x) without the final ReLU; it returns ReLU(body(x)).",
+            (("        return self.body(x).relu()\n", "        return self.body(x)\n"),)),
+    Mistake("ReLU at the end of the body",
+            "the body ends with a ReLU; it ends with the second BatchNorm1d, and the only ReLU "
+            "after it comes once the skip has been added: ReLU(body(x) + shortcut(x)).",
+            (("            BatchNorm1d(out_features),\n"
+              "        )\n"
+              "        if in_features == out_features:\n",
+              "            BatchNorm1d(out_features),\n"
+              "            nn.ReLU(),\n"
+              "        )\n"
+              "        if in_features == out_features:\n"),)),
+    Mistake("projection with a bias",
+            "the projection shortcut has a bias; make it nn.Linear(in_features, out_features, "
+            "bias=False), whose only parameter is shortcut.weight.",
+            (("self.shortcut = nn.Linear(in_features, out_features, bias=False)",
+              "self.shortcut = nn.Linear(in_features, out_features)"),)),
+    Mistake("no projection when the widths differ",
+            "the shortcut is the identity even when in_features != out_features; then it must be "
+            "a projection, nn.Linear(in_features, out_features, bias=False), named shortcut.",
+            (("            self.shortcut = nn.Identity()\n"
+              "        else:\n"
+              "            self.shortcut = nn.Linear(in_features, out_features, bias=False)\n",
+              "            self.shortcut = nn.Identity()\n"
+              "        else:\n"
+              "            self.shortcut = nn.Identity()\n"),)),
+    Mistake("projection although the widths match",
+            "the shortcut is a projection even though in_features == out_features; use "
+            "nn.Identity() then, and the bias-free Linear only when the widths differ.",
+            (("            self.shortcut = nn.Identity()\n"
+              "        else:\n",
+              "            self.shortcut = nn.Linear(in_features, out_features, bias=False)\n"
+              "        else:\n"),)),
+    Mistake("skip path detached",
+            "no gradient flows back through the skip connection (x.detach() or .data on the "
+            "shortcut path); pass x itself so the identity carries the gradient.",
+            (("        return (self.body(x) + self.shortcut(x)).relu()",
+              "        return (self.body(x) + self.shortcut(x.detach())).relu()"),)),
+    Mistake("one block repeated",
+            "make_mlp repeated one block object ([block] * depth), so all blocks share one set of "
+            "weights; create a new block for each position: [block(width) for _ in range(depth)].",
+            (("    layers += [block(width) for _ in range(depth)]\n",
+              "    layers += [block(width)] * depth\n"),)),
+    Mistake("residual flag ignored",
+            "make_mlp built ResidualBlocks even with residual=False; it must use PlainBlock then.",
+            (("    block = ResidualBlock if residual else PlainBlock\n",
+              "    block = ResidualBlock\n"),)),
 ]

@@ -1,0 +1,125 @@
+"""Known student bugs and correct variants for dropout (see autograder/audit.py).
+
+Sources for the misconceptions: CS231n assignment 2 (dropout_forward: "p is the
+probability of keeping a neuron", its earlier versions used p as the keep
+probability and vanilla dropout scaled at test time), Srivastava et al. 2014
+(the original dropout scales the weights by p at test time), d2l.ai "Dropout"
+(dropout_layer with torch.rand), CMU 10-714 needle's Dropout (init.randb), and
+PyTorch forum threads ("dropout in eval mode", "same dropout mask every time",
+"dropout changes dtype").
+"""
+from autograder.audit import Bug, Variant
+
+T = "dropout"
+
+MASK = "    keep = torch.empty_like(x).bernoulli_(1.0 - p)            # 1 w.p. 1 - p, x's dtype\n"
+SCALE = "    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)              # p = 1: zeros, no NaN\n"
+RETURN = "    return x * keep * scale\n"
+EVAL = ("    if not training:\n"
+        "        return x                                              # identity in eval\n")
+CHECK_P = "    _check_probability(p)\n    if not training:\n"
+
+BUGS = [
+    # --------------------------------------------------------------- conventions
+    Bug("dp-p-as-keep-probability", T,
+        (("bernoulli_(1.0 - p)", "bernoulli_(p)"),),
+        catches=("zeroed_fraction_p20", "zeroed_fraction_p80"),
+        named="p used as the keep probability",
+        why="CS231n's dropout_forward documents p as the probability of KEEPING a unit; "
+            "torch.nn.Dropout's p is the probability of zeroing"),
+    Bug("dp-no-scaling-in-training", T,
+        ((SCALE, "    scale = 1.0                                               # BUG\n"),),
+        catches=("kept_values_scaled",),
+        named="no scaling at training time",
+        why="plain (non-inverted) dropout: the survivors are not scaled up"),
+    Bug("dp-scaled-at-test-time", T,
+        ((EVAL + MASK + SCALE,
+          "    if not training:\n"
+          "        return x * (1.0 - p)                                  # BUG: classic dropout\n"
+          + MASK + "    scale = 1.0\n"),),
+        catches=("eval_returns_input", "kept_values_scaled"),
+        named="scaled at test time",
+        why="the original dropout paper scales by the keep probability at test time; "
+            "inverted dropout (PyTorch) scales at training time instead"),
+    Bug("dp-multiplied-by-keep-probability", T,
+        ((SCALE, "    scale = 1.0 - p                                           # BUG\n"),),
+        catches=("kept_values_scaled",),
+        named="multiplied by 1 - p",
+        why="'scale by the keep probability' applied in training: x * (1 - p) instead of x / (1 - p)"),
+
+    # --------------------------------------------------------------- edge cases
+    Bug("dp-nan-for-p-one", T,
+        ((SCALE + RETURN, "    return x * keep / (1.0 - p)                               # BUG: 0/0 at p = 1\n"),),
+        catches=("p_one_gives_zeros",),
+        named="division by 1 - p = 0",
+        why="x * mask / (1 - p) without a case for p = 1: 0 / 0 = NaN everywhere"),
+
+    # --------------------------------------------------------------- state: masks and modes
+    Bug("dp-same-mask-every-call", T,
+        ((MASK, "    torch.manual_seed(0)                                      # BUG: 'reproducible'\n" + MASK),),
+        catches=("fresh_mask_every_call",),
+        named="the same mask on every call",
+        why="re-seeding inside the layer for reproducibility (forum: 'dropout mask always the same')"),
+    Bug("dp-mask-shared-across-batch", T,
+        ((MASK,
+          "    keep = torch.empty(x.shape[1:], dtype=x.dtype, device=x.device).bernoulli_(1.0 - p)  # BUG\n"),),
+        catches=("mask_is_per_element",),
+        named="one mask for the whole batch",
+        why="one coin per feature, broadcast over the batch: every sample loses the same units"),
+    Bug("dp-eval-still-drops", T,
+        ((EVAL, ""),),
+        catches=("eval_returns_input", "module_train_and_eval"),
+        named="dropout applied in eval",
+        why="the training flag ignored in the function: dropout applied at test time too"),
+    Bug("dp-module-ignores-training", T,
+        (("        return dropout(x, self.p, self.training)", "        return dropout(x, self.p)"),),
+        catches=("module_train_and_eval",),
+        named="dropout applied in eval",
+        why="forward calls dropout(x, self.p): training defaults to True, so .eval() changes nothing"),
+
+    # --------------------------------------------------------------- device and dtype
+    Bug("dp-mask-on-cpu", T,
+        ((MASK, "    keep = (torch.rand(x.shape) >= p).to(x.dtype)            # BUG: drawn on the CPU\n"),),
+        catches=("device_placement",),
+        why="d2l's dropout_layer uses torch.rand(X.shape): the mask lands on the CPU"),
+    Bug("dp-float32-mask", T,
+        ((MASK, "    keep = (torch.rand_like(x) >= p).float()                  # BUG: float32 mask\n"),),
+        catches=("keeps_dtype",),
+        named="float32 mask",
+        why=".float() on the boolean mask promotes float16 inputs to float32"),
+
+    # --------------------------------------------------------------- in place and autograd
+    Bug("dp-multiplies-input-in-place", T,
+        ((RETURN, "    return x.mul_(keep).mul_(scale)                           # BUG: changes x\n"),),
+        catches=("p_one_gives_zeros", "gradient_uses_same_mask"),
+        why="x *= mask (numpy habit) changes the caller's tensor"),
+    Bug("dp-through-data", T,
+        ((RETURN, "    return x.data * keep * scale                              # BUG: no gradient\n"),),
+        catches=("gradient_uses_same_mask",),
+        why="x.data (old tutorials) cuts the graph: no gradient reaches x"),
+]
+
+VARIANTS = [
+    Variant("dp-rand-like-ge-p", T,
+            ((MASK + SCALE + RETURN,
+              "    if p == 1.0:\n"
+              "        return torch.zeros_like(x)\n"
+              "    mask = (torch.rand_like(x) >= p).to(x.dtype)\n"
+              "    return x * mask / (1 - p)\n"),),
+            why="mask = rand_like(x) >= p, divide by 1 - p, p = 1 handled first"),
+    Variant("dp-bernoulli-full-like", T,
+            ((MASK, "    keep = torch.bernoulli(torch.full_like(x, 1 - p))\n"),),
+            why="torch.bernoulli of a tensor of keep probabilities"),
+    Variant("dp-where", T,
+            ((MASK + SCALE + RETURN,
+              "    kept = torch.rand_like(x) < 1 - p\n"
+              "    return torch.where(kept, x / (1 - p) if p < 1 else x, torch.zeros_like(x))\n"),),
+            why="torch.where on a boolean mask (rand < 1 - p)"),
+    Variant("dp-masked-fill-clone-in-eval", T,
+            ((EVAL + MASK + SCALE + RETURN,
+              "    if not training:\n"
+              "        return x.clone()\n"
+              "    dropped = torch.rand(x.shape, device=x.device) < p\n"
+              "    return x.masked_fill(dropped, 0.0) * (0.0 if p == 1 else 1 / (1 - p))\n"),),
+            why="masked_fill on the dropped elements; eval returns a copy"),
+]

@@ -1,0 +1,175 @@
+"""Known student bugs and correct variants for ensembles (see autograder/audit.py).
+
+Sources for the misconceptions: Lakshminarayanan et al. 2017 (deep ensembles
+average probabilities), Gal & Ghahramani 2016 (MC dropout) and the many blog
+posts that call model.train() for it, scikit-learn's VotingClassifier (soft vs
+hard voting), d2l.ai and CS231n notes on model ensembles, and forum threads
+("MC dropout with batchnorm", "torch.mode ties", "ModuleList vs list").
+"""
+from autograder.audit import Bug, Variant
+
+T = "ensembles"
+
+AVERAGE = ("    if not isinstance(predictions, Tensor):\n"
+           "        predictions = torch.stack(list(predictions))      # (M, *S)\n"
+           "    return predictions.mean(dim=0)                          # (*S)\n")
+COUNT = ("    one_hot = nn.functional.one_hot(votes, num_classes)    # (M, N, C)\n"
+         "    counts = one_hot.sum(dim=0)                             # (N, C)\n"
+         "    return counts.argmax(dim=1)                             # (N,) first max wins\n")
+MEAN_MODE = ("        probs = [torch.softmax(z, dim=1) for z in logits]   # M x (N, C)\n"
+             "        return average_predictions(probs)                   # (N, C)\n")
+RESTORE = ("        for m, was_training in previous.items():\n"
+           "            m.training = was_training\n")
+ENABLE = ("        for m in model.modules():\n"
+          "            if isinstance(m, nn.Dropout) or type(m).__name__ == \"Dropout\":\n"
+          "                m.train()\n")
+PASSES = ("        with torch.no_grad():\n"
+          "            outputs = [model(x) for _ in range(n_samples)]  # n_samples x S\n"
+          "        return average_predictions(outputs)\n")
+
+BUGS = [
+    # --------------------------------------------------------------- conventions
+    Bug("en-averaged-logits", T,
+        (("probs = [torch.softmax(z, dim=1) for z in logits]", "probs = logits"),),
+        catches=("ensemble_mean_probabilities",),
+        named="averaged logits",
+        why="averaging the raw outputs as for regression; deep ensembles average probabilities"),
+    Bug("en-softmax-of-mean-logits", T,
+        ((MEAN_MODE, "        return torch.softmax(average_predictions(logits), dim=1)\n"),),
+        catches=("ensemble_mean_probabilities",),
+        named="softmax of the averaged logits",
+        why="'average, then normalize': a geometric-mean ensemble, not the mean of probabilities"),
+    Bug("en-ties-to-largest", T,
+        (("return counts.argmax(dim=1)                             # (N,) first max wins",
+          "return (counts.shape[1] - 1) - counts.flip(1).argmax(dim=1)"),),
+        catches=("vote_ties_smallest_class",),
+        named="ties to the largest class",
+        why="a tie rule that keeps the last maximum (np.argmax on reversed counts, `>=` in a loop)"),
+    Bug("en-ties-first-vote-seen", T,
+        ((COUNT,
+          "    from collections import Counter\n"
+          "    winners = [Counter(votes[:, i].tolist()).most_common(1)[0][0]   # BUG: first seen\n"
+          "               for i in range(votes.shape[1])]\n"
+          "    return torch.tensor(winners, dtype=torch.long, device=votes.device)\n"),),
+        catches=("vote_ties_smallest_class",),
+        named="ties to the first vote seen",
+        why="collections.Counter.most_common breaks ties by first occurrence, not by class index"),
+    Bug("en-vote-by-mean-probabilities", T,
+        (("            return majority_vote(logits)                    # (N,) int64\n",
+          "            return average_predictions([z.softmax(1) for z in logits]).argmax(1)  # BUG\n"),),
+        catches=("ensemble_vote",),
+        named="vote by averaged probabilities",
+        why="soft voting (argmax of the mean probability) where hard voting was asked for"),
+
+    # --------------------------------------------------------------- wrong dims and shapes
+    Bug("en-average-cat", T,
+        (("        predictions = torch.stack(list(predictions))      # (M, *S)\n",
+          "        predictions = torch.cat(list(predictions))        # BUG: (M * N, C)\n"),),
+        catches=("average_list",),
+        why="torch.cat instead of torch.stack: the members are glued along the batch"),
+    Bug("en-vote-argmax-wrong-dim", T,
+        (("votes = predictions.argmax(dim=2)", "votes = predictions.argmax(dim=1)"),),
+        catches=("vote_scores", "vote_stacked_scores"),
+        why="argmax(dim=1), right for one member's (N, C) scores, applied after stacking (M, N, C)"),
+    Bug("en-members-in-a-list", T,
+        (("self.models = nn.ModuleList(models)", "self.models = list(models)"),),
+        catches=("ensemble_members_registered",),
+        named="members in a plain list",
+        why="a Python list hides the members from .to(), .eval(), .parameters() and state_dict"),
+
+    # --------------------------------------------------------------- device and dtype
+    Bug("en-average-float32-accumulator", T,
+        ((AVERAGE,
+          "    total = torch.zeros(predictions[0].shape)           # BUG: float32, on the CPU\n"
+          "    for p in predictions:\n"
+          "        total += p\n"
+          "    return total / len(predictions)\n"),),
+        catches=("average_stacked", "device_placement"),
+        why="an accumulator made with torch.zeros(shape): float64 members are rounded to float32"),
+    Bug("en-vote-counts-on-cpu", T,
+        ((COUNT,
+          "    counts = torch.zeros(votes.shape[1], num_classes, dtype=torch.long)   # BUG: CPU\n"
+          "    counts.scatter_add_(1, votes.T, torch.ones_like(votes.T))\n"
+          "    return counts.argmax(dim=1)\n"),),
+        catches=("device_placement",),
+        why="a vote table made with torch.zeros(N, C): on the CPU whatever the votes' device"),
+
+    # --------------------------------------------------------------- state: MC dropout modes
+    Bug("en-mc-whole-model-train", T,
+        (("        model.eval()\n        for m in model.modules():",
+          "        model.train()\n        for m in model.modules():"),),
+        catches=("mc_dropout_batchnorm_in_eval",),
+        named="whole model in train mode",
+        why="the common MC-dropout recipe model.train(): BatchNorm then uses and updates batch "
+            "statistics"),
+    Bug("en-mc-modes-not-restored", T,
+        ((RESTORE, "        pass\n"),),
+        catches=("mc_dropout_restores_modes",),
+        named="modes not restored",
+        why="the model is left with Dropout in training mode after prediction"),
+    Bug("en-mc-dropout-not-enabled", T,
+        ((ENABLE, ""),),
+        catches=("mc_dropout_keeps_dropout_active",),
+        named="dropout left in eval mode",
+        why="model.eval() alone: every pass is the same deterministic prediction"),
+
+    # --------------------------------------------------------------- autograd
+    Bug("en-mc-without-no-grad", T,
+        ((PASSES,
+          "        outputs = [model(x) for _ in range(n_samples)]      # BUG: builds a graph\n"
+          "        return average_predictions(outputs)\n"),),
+        catches=("mc_dropout_keeps_dropout_active",),
+        named="autograd left on",
+        why="torch.no_grad() forgotten: n_samples graphs kept in memory, output requires grad"),
+]
+
+VARIANTS = [
+    Variant("en-scatter-add-vote", T,
+            ((COUNT,
+              "    counts = torch.zeros(votes.shape[1], num_classes, dtype=torch.long,\n"
+              "                         device=votes.device)\n"
+              "    counts.scatter_add_(1, votes.T, torch.ones_like(votes.T))\n"
+              "    return counts.argmax(dim=1)\n"),),
+            why="vote counts with scatter_add_ into a table on the votes' device"),
+    Variant("en-bincount-loop", T,
+            ((COUNT,
+              "    winners = [torch.bincount(votes[:, i], minlength=num_classes).argmax()\n"
+              "               for i in range(votes.shape[1])]\n"
+              "    if not winners:\n"
+              "        return torch.zeros(0, dtype=torch.long, device=votes.device)\n"
+              "    return torch.stack(winners)\n"),),
+            why="torch.bincount per sample (argmax keeps the first maximum)"),
+    Variant("en-stack-softmax-mean", T,
+            ((AVERAGE,
+              "    if isinstance(predictions, Tensor):\n"
+              "        return predictions.mean(0)\n"
+              "    return sum(predictions) / len(predictions)\n"),
+             ("        logits = [model(x) for model in self.models]        # M x (N, C)\n"
+              "        if self.mode == \"vote\":\n"
+              "            return majority_vote(logits)                    # (N,) int64\n" + MEAN_MODE,
+              "        stacked = torch.stack([model(x) for model in self.models])   # (M, N, C)\n"
+              "        if self.mode == \"vote\":\n"
+              "            return majority_vote(stacked)\n"
+              "        return stacked.softmax(dim=-1).mean(dim=0)\n")),
+            why="sum(list) / M for lists; the ensemble stacks the members and softmaxes over -1"),
+    Variant("en-mc-mode-list-running-sum", T,
+            (("    previous = {m: m.training for m in model.modules()}\n"
+              "    try:\n"
+              "        model.eval()\n" + ENABLE + PASSES +
+              "    finally:\n" + RESTORE,
+              "    modules = list(model.modules())\n"
+              "    modes = [m.training for m in modules]\n"
+              "    try:\n"
+              "        for m in modules:\n"
+              "            m.train(isinstance(m, nn.Dropout) or type(m).__name__ == \"Dropout\")\n"
+              "        total = None\n"
+              "        with torch.no_grad():\n"
+              "            for _ in range(n_samples):\n"
+              "                out = model(x)\n"
+              "                total = out if total is None else total + out\n"
+              "        return total / n_samples\n"
+              "    finally:\n"
+              "        for m, mode in zip(modules, modes):\n"
+              "            m.train(mode)\n"),),
+            why="modes kept in a list and set per module with train(flag); a running sum"),
+]

@@ -1,0 +1,157 @@
+"""Known student bugs and correct variants for residual (see autograder/audit.py).
+
+Sources for the misconceptions: He et al. 2016 and torchvision's BasicBlock
+(`out += identity; out = self.relu(out)`), d2l.ai "Residual Networks (ResNet)"
+(Residual with use_1x1conv), CMU 10-714 hw2 (needle's Residual(fn) = fn(x) + x,
+ResidualBlock/MLPResNet), CS231n lecture 6 and forum threads ("ReLU before or
+after the addition", "[module] * n shares the weights").
+"""
+from autograder.audit import Bug, Variant
+
+T = "residual"
+
+FORWARD = "        return (self.body(x) + self.shortcut(x)).relu()        # add, THEN ReLU\n"
+RES_BODY = ("        self.body = nn.Sequential(\n"
+            "            nn.Linear(in_features, hidden_features),\n"
+            "            BatchNorm1d(hidden_features),\n"
+            "            nn.ReLU(),\n"
+            "            nn.Linear(hidden_features, out_features),\n"
+            "            BatchNorm1d(out_features),\n"
+            "        )\n"
+            "        if in_features == out_features:\n")
+SHORTCUT = ("        if in_features == out_features:\n"
+            "            self.shortcut = nn.Identity()\n"
+            "        else:\n"
+            "            self.shortcut = nn.Linear(in_features, out_features, bias=False)\n")
+BLOCKS = "    layers += [block(width) for _ in range(depth)]\n"
+
+BUGS = [
+    # --------------------------------------------------------------- order of operations
+    Bug("rs-relu-before-skip", T,
+        ((FORWARD, "        return self.body(x).relu() + self.shortcut(x)\n"),),
+        catches=("skip_added_before_final_relu", "forward_train_identity"),
+        named="ReLU before the skip",
+        why="needle's Residual(Sequential(..., ReLU)) and 'pre-activation' diagrams read as "
+            "ReLU(body(x)) + x"),
+    Bug("rs-no-final-relu", T,
+        ((FORWARD, "        return self.body(x) + self.shortcut(x)\n"),),
+        catches=("skip_added_before_final_relu", "forward_train_identity"),
+        named="no final ReLU",
+        why="needle's Residual(fn) is fn(x) + x with no activation after the sum"),
+    Bug("rs-relu-at-end-of-body", T,
+        ((RES_BODY,
+          "        self.body = nn.Sequential(\n"
+          "            nn.Linear(in_features, hidden_features),\n"
+          "            BatchNorm1d(hidden_features),\n"
+          "            nn.ReLU(),\n"
+          "            nn.Linear(hidden_features, out_features),\n"
+          "            BatchNorm1d(out_features),\n"
+          "            nn.ReLU(),                               # BUG: the body ends with BN\n"
+          "        )\n"
+          "        if in_features == out_features:\n"),),
+        catches=("forward_train_identity", "skip_added_before_final_relu"),
+        named="ReLU at the end of the body",
+        why="every Linear-BN pair followed by a ReLU, the last one included: ReLU(ReLU(F(x)) + x)"),
+    Bug("rs-skip-in-plain-block", T,
+        (("        return self.body(x).relu()\n", "        return (self.body(x) + x).relu()\n"),),
+        catches=("plain_block",),
+        named="skip in PlainBlock",
+        why="PlainBlock copied from ResidualBlock with the skip left in"),
+
+    # --------------------------------------------------------------- the shortcut
+    Bug("rs-projection-with-bias", T,
+        (("self.shortcut = nn.Linear(in_features, out_features, bias=False)",
+              "self.shortcut = nn.Linear(in_features, out_features)"),),
+        catches=("projection_when_widths_differ",),
+        named="projection with a bias",
+        why="nn.Linear's default bias=True; the ResNet projection (conv1x1 + BN, or a bias-free "
+            "Linear here) has none"),
+    Bug("rs-no-projection", T,
+        ((SHORTCUT, "        self.shortcut = nn.Identity()                  # BUG: widths may differ\n"),),
+        catches=("projection_when_widths_differ", "forward_eval_projection"),
+        named="no projection when the widths differ",
+        why="needle's Residual is always fn(x) + x; fails as soon as in != out"),
+    Bug("rs-projection-always", T,
+        ((SHORTCUT, "        self.shortcut = nn.Linear(in_features, out_features, bias=False)  # BUG\n"),),
+        catches=("state_dict_keys_same_width",),
+        named="projection although the widths match",
+        why="d2l's use_1x1conv=True everywhere: a projection even where the identity fits"),
+
+    # --------------------------------------------------------------- in place and autograd
+    Bug("rs-skip-added-into-input", T,
+        ((FORWARD,
+          "        identity = self.shortcut(x)\n"
+          "        identity += self.body(x)                   # BUG: identity IS x for nn.Identity\n"
+          "        return identity.relu()\n"),),
+        catches=("forward_train_identity",),
+        why="torchvision's `out += identity` written the other way round: the caller's x is "
+            "changed in place when the shortcut is the identity"),
+    Bug("rs-skip-detached", T,
+        ((FORWARD, "        return (self.body(x) + self.shortcut(x.detach())).relu()\n"),),
+        catches=("gradients_train",),
+        named="skip path detached",
+        why="x.detach() (or x.clone().detach(), to 'copy' it) on the skip path: no gradient "
+            "flows through the identity, the point of the block"),
+
+    # --------------------------------------------------------------- make_mlp
+    Bug("rs-make-mlp-one-block-repeated", T,
+        ((BLOCKS, "    layers += [block(width)] * depth                # BUG: one object, depth times\n"),),
+        catches=("make_mlp_structure",),
+        named="one block repeated",
+        why="[module] * depth repeats one object: all blocks share their weights"),
+    Bug("rs-make-mlp-always-residual", T,
+        (("    block = ResidualBlock if residual else PlainBlock\n", "    block = ResidualBlock\n"),),
+        catches=("make_mlp_structure",),
+        named="residual flag ignored",
+        why="the residual=False switch forgotten"),
+]
+
+VARIANTS = [
+    Variant("rs-ordered-dict-functional-relu", T,
+            ((RES_BODY,
+              "        self.body = nn.Sequential(OrderedDict([\n"
+              "            (\"0\", nn.Linear(in_features, hidden_features)),\n"
+              "            (\"1\", BatchNorm1d(hidden_features)),\n"
+              "            (\"2\", nn.ReLU()),\n"
+              "            (\"3\", nn.Linear(hidden_features, out_features)),\n"
+              "            (\"4\", BatchNorm1d(out_features)),\n"
+              "        ]))\n"
+              "        if in_features == out_features:\n"),
+             (FORWARD,
+              "        identity = self.shortcut(x)\n"
+              "        return torch.nn.functional.relu(self.body(x) + identity)\n"),
+             ("from torch import Tensor, nn\n",
+              "from collections import OrderedDict\n\nimport torch\nfrom torch import Tensor, nn\n")),
+            why="body built from an OrderedDict with the same names; F.relu on the sum"),
+    Variant("rs-in-place-sum-and-append", T,
+            ((FORWARD,
+              "        out = self.body(x)\n"
+              "        out += self.shortcut(x)                    # into the body's output, not x\n"
+              "        return torch.relu(out)\n"),
+             ("    block = ResidualBlock if residual else PlainBlock\n"
+              "    layers: list[nn.Module] = []\n"
+              "    if in_features is not None:\n"
+              "        layers.append(nn.Linear(in_features, width))\n"
+              "    layers += [block(width) for _ in range(depth)]\n"
+              "    if out_features is not None:\n"
+              "        layers.append(nn.Linear(width, out_features))\n"
+              "    return nn.Sequential(*layers)\n",
+              "    model = nn.Sequential()\n"
+              "    if in_features is not None:\n"
+              "        model.append(nn.Linear(in_features, width))\n"
+              "    for _ in range(depth):\n"
+              "        model.append(ResidualBlock(width) if residual else PlainBlock(width))\n"
+              "    if out_features is not None:\n"
+              "        model.append(nn.Linear(width, out_features))\n"
+              "    return model\n"),
+             ("from torch import Tensor, nn\n", "import torch\nfrom torch import Tensor, nn\n")),
+            why="torchvision's `out += identity` (into the body's output) and torch.relu; "
+                "make_mlp grown with Sequential.append"),
+    Variant("rs-clamp-and-conditional-shortcut", T,
+            ((SHORTCUT,
+              "        self.shortcut = (nn.Identity() if in_features == out_features\n"
+              "                         else nn.Linear(in_features, out_features, bias=False))\n"),
+             (FORWARD, "        return (self.shortcut(x) + self.body(x)).clamp(min=0)\n")),
+            why="a conditional expression for the shortcut; clamp(min=0) as the ReLU, "
+                "the sum written the other way round"),
+]
