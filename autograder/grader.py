@@ -24,7 +24,7 @@ from .placement import placement_outcome
 from .reference import DriverRun, ReferenceSide, run_driver
 from .sandbox import Worker, WorkerDied, WorkerPool, WorkerTimeout
 from .submission import Submission
-from .topics import TOPICS, Topic
+from .topics import TAMPER, TOPICS, Topic
 
 
 @dataclass
@@ -243,6 +243,8 @@ class CaseRunner:
                                 f"Your code raised {info.get('type')}{where}: {info.get('message')}",
                                 str(info.get("traceback", "")))
         if isinstance(error, wire.WireError):
+            if self.session.worker is not None:
+                self.session.worker.kill()          # its later replies could be out of step
             return self.outcome(check, device, share, "error",
                                 f"Your code returned something that could not be read back: {error}.")
         return self.outcome(check, device, share, "error",
@@ -262,6 +264,9 @@ class CaseRunner:
         if not names:
             return ""
         parts = [f"{n} (line {lines[n]})" if n in lines else n for n in sorted(names)]
+        if names & set(TAMPER):
+            return (f"Your code uses {', '.join(parts)}: it reaches into the grading process itself, "
+                    "which is not allowed in any topic. This check earns no credit while it does.")
         return (f"Your code uses {', '.join(parts)}, which this assignment does not allow: the point "
                 "is to write it yourself. This check earns no credit while it is used.")
 
@@ -336,5 +341,5 @@ def static_findings(submission: Submission, topic: Topic):
         return [], {}
     try:
         return forbidden.scan(source, topic.forbidden), forbidden.top_level_references(source)
-    except SyntaxError:
-        return [], {}
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
+        return [], {}                 # unparsable here: the worker's import reports it

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_V1 = Path("/sys/fs/cgroup")
-SANDBOX_BASE = Path(os.environ.get("AG_SANDBOX_DIR", "/var/tmp/ag-sandbox"))
+SANDBOX_BASE = Path(os.environ.get("AG_SANDBOX_DIR", "/var/lib/ag-sandbox"))
 FIRST_UID = 61000           # workers get uids FIRST_UID .. FIRST_UID + 999 (need not exist)
 RECOMMENDED = ("process", "rlimits", "uid", "pid-namespace", "net-namespace", "mount-namespace")
 
@@ -76,7 +76,8 @@ def detect() -> Layers:
 def hidden_paths(extra: list[Path]) -> list[Path]:
     """Trusted places the worker must not see: the repository, /tmp, root's home, outputs."""
     from .topics import ROOT
-    paths = [ROOT, Path("/tmp"), Path.home()] + [Path(p) for p in extra]
+    # The world-writable host folders too: what one worker leaves there, a later one could read.
+    paths = [ROOT, Path("/tmp"), Path("/var/tmp"), Path("/run/lock"), Path.home()] + [Path(p) for p in extra]
     out = []
     for p in sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts)):
         if p.exists() and p != Path("/") and not any(_inside(p, q) for q in out):
@@ -172,6 +173,18 @@ class CGroup:
                 d.rmdir()
             except OSError:
                 pass
+
+
+def sweep_stale_cgroups() -> None:
+    """Remove empty per-worker cgroups left by a grader that was killed (rmdir fails on live ones)."""
+    for controller in ("memory", "pids"):
+        base = CGROUP_V1 / controller / "ag"
+        if base.is_dir():
+            for d in base.iterdir():
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
 
 
 def prepare_scratch(uid: int | None) -> Path:

@@ -105,7 +105,8 @@ class Worker:
         self._rep_r, rep_w = os.pipe()
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "LANG": "C.UTF-8",
                "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+               "TMPDIR": str(self.scratch), "TORCHINDUCTOR_CACHE_DIR": str(self.scratch / "cache")}
         for key in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
             if key in os.environ:
                 env[key] = os.environ[key]
@@ -240,6 +241,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._closed = False
         self._handed_out: list[Worker] = []
+        if isolation.detect().cgroup:
+            isolation.sweep_stale_cgroups()
         for _ in range(spare):
             self._ready.put(Worker(limits))
 

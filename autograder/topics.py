@@ -64,16 +64,22 @@ _AUTOGRAD = ("torch.autograd.gradcheck", "torch.autograd.gradgradcheck",
              "torch.autograd.functional", "torch.func", "torch.gradient",
              "torch.autograd.gradcheck.gradcheck", "functorch")
 
+# Reaching into the grader's own machinery inside the worker (its recorder, its in-place
+# check, other objects in the process): forbidden in every topic.
+TAMPER = ("sys.modules", "sys._getframe", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+          "inspect.stack", "inspect.currentframe", "inspect.getouterframes", "ctypes", "worker",
+          "wire", "builtins.__import__")
+
 TOPICS: dict[str, Topic] = {t.name: t for t in [
-    Topic("autograd", "01_autograd", "autograd_basics", _AUTOGRAD),
-    Topic("optimizers", "02_optimizers", "optimizers", _OPTIM),
-    Topic("normalization", "03_normalization", "normalization", _NORM, timeout=5.0),
-    Topic("dropout", "04_dropout", "dropout", _DROPOUT),
-    Topic("residual", "05_residual", "residual", ("torchvision",),
+    Topic("autograd", "01_autograd", "autograd_basics", _AUTOGRAD + TAMPER),
+    Topic("optimizers", "02_optimizers", "optimizers", _OPTIM + TAMPER),
+    Topic("normalization", "03_normalization", "normalization", _NORM + TAMPER, timeout=5.0),
+    Topic("dropout", "04_dropout", "dropout", _DROPOUT + TAMPER),
+    Topic("residual", "05_residual", "residual", ("torchvision",) + TAMPER,
           stand_ins={"normalization": "from torch.nn import BatchNorm1d, BatchNorm2d, LayerNorm\n"}),
-    Topic("ensembles", "06_ensembles", "ensembles", ("torch.func.stack_module_state",),
+    Topic("ensembles", "06_ensembles", "ensembles", ("torch.func.stack_module_state",) + TAMPER,
           stand_ins={"dropout": "from torch.nn import Dropout\n"}),
-    Topic("capstone", "07_capstone", "train", _NORM + _DROPOUT + _OPTIM, timeout=120.0),
+    Topic("capstone", "07_capstone", "train", _NORM + _DROPOUT + _OPTIM + TAMPER, timeout=120.0),
 ]}
 
 
