@@ -37,8 +37,8 @@ def results(tmp_path_factory):
 
     The hidden plan as it is, except that the checks calling layer_norm get a 1 s time
     limit, so frank's endless loop costs 1 s a check instead of 5. (A smaller
-    timeout_scale would also shorten every other limit, and the first call on the
-    meta device in a fresh worker alone takes about a second of CPU.)
+    timeout_scale would shorten every other limit too, which honest code on a loaded
+    machine needs.)
     """
     out = tmp_path_factory.mktemp("examples")
     checks = [dataclasses.replace(c, timeout=1.0) if c.id in LAYER_NORM else c for c in CHECKS]
