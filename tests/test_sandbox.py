@@ -169,7 +169,8 @@ def test_worker_environment_is_clean(shared):
     info = call(shared, "env", 10, module="envprobe")["value"]
     assert set(info["keys"]) <= {"PATH", "HOME", "LANG", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                  "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "CUDA_VISIBLE_DEVICES",
-                                 "LD_LIBRARY_PATH", "PWD", "SHLVL", "_", "LC_CTYPE"}
+                                 "LD_LIBRARY_PATH", "PWD", "SHLVL", "_", "LC_CTYPE", "TMPDIR",
+                                 "TORCHINDUCTOR_CACHE_DIR"}
     assert Path(info["cwd"]).resolve() == shared.scratch.resolve()
     assert info["flags_isolated"] == 1
 
