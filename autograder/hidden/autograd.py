@@ -121,13 +121,31 @@ def autograd_gradient_uses_backward(impl, t):
     return {"grad": impl.autograd_gradient(fns_on(impl).wrong_backward_sum, x)}
 
 
+@check(points=1, placement=False)
+def gradients_are_plain_tensors(impl, t):
+    """Both gradients come back as plain tensors (requires_grad False), even when x requires grad.
+
+    A gradient that still carries a graph (backward(create_graph=True), or finite
+    differences taken with autograd recording) keeps every intermediate alive and
+    turns later arithmetic on it into more recording.
+    """
+    x = make_param(impl, t.randn(5, dtype=F64))
+    f = fns_on(impl).tanh_sq_sum
+    analytic = impl.autograd_gradient(f, x)
+    numeric = impl.numerical_gradient(f, x)
+    return {"autograd_gradient(...).requires_grad": getattr(analytic, "requires_grad", None),
+            "numerical_gradient(...).requires_grad": getattr(numeric, "requires_grad", None)}
+
+
 # ----------------------------------------------------------------------------- relative_error
 
 @check(points=1, placement=False)
 def relative_error_magnitudes(impl, t):
     """relative_error of elements of very different sizes: the maximum element-wise ratio."""
-    a = t.tensor([1e-3, 5.0, 200.0, -4.0], dtype=F64)
-    b = t.tensor([2e-3, 5.5, 180.0, -4.1], dtype=F64)
+    # The largest relative error (element 0) has a < b and the largest |a - b| (element 2)
+    # has a < b too: a missing abs, a ratio of maxima and a mean each give another answer.
+    a = t.tensor([1e-3, 5.0, 180.0, -4.0], dtype=F64)
+    b = t.tensor([2e-3, 5.5, 200.0, -4.1], dtype=F64)
     return {"relative_error": impl.relative_error(a, b)}
 
 
@@ -181,6 +199,15 @@ def gradient_check_wrong_backward(impl, t):
     return {"gradient_check": impl.gradient_check(fns_on(impl).wrong_backward_sum, x)}
 
 
+# h = 1e-2 makes the central-difference truncation error (~1e-5 relative) the whole answer;
+# rounding (~1e-16 |fn| / h) moves it by far less than the tolerance below.
+@check(points=1, placement=False, tolerance=10)
+def gradient_check_uses_h(impl, t):
+    """gradient_check(fn, x, h=1e-2) uses that h: the relative error shows its truncation error."""
+    x = t.randn(5, dtype=F64)
+    return {"gradient_check": impl.gradient_check(fns_on(impl).tanh_sq_sum, x, h=1e-2)}
+
+
 # ----------------------------------------------------------------------------- known mistakes
 
 def _names(*prefixes):
@@ -223,6 +250,76 @@ MISTAKES = [
             "copy's .grad stayed None; use xc = x.detach().clone().requires_grad_(True).",
             (("xc = x.detach().clone().requires_grad_(True)", "xc = x.clone().requires_grad_(True)"),),
             checks=_AUTOGRAD),
+    Mistake("perturbed every element at once",
+            "numerical_gradient added h to every element of x at once (x + h); perturb one "
+            "element at a time: x + h e_i, where e_i is 1 at position i only.",
+            (("            flat[i] = old + h\n            f_plus = fn(xc)\n"
+              "            flat[i] = old - h\n            f_minus = fn(xc)\n",
+              "            f_plus = fn(xc + h)\n            f_minus = fn(xc - h)\n"),),
+            checks=_NUMERICAL),
+    Mistake("x changed in place",
+            "numerical_gradient perturbed x itself and did not put it back: the caller's x "
+            "changed. Perturb a copy (x.detach().to(torch.float64).clone()), and restore each "
+            "element after its two evaluations.",
+            (("xc = x.detach().to(torch.float64).clone(memory_format=torch.contiguous_format)",
+              "xc = x.detach().to(torch.float64)"),
+             ("            flat[i] = old                                     # restore before the next i\n",
+              "")),
+            # only where x itself is looked at: elsewhere its outputs are those of the mistake
+            # below (the copy not restored), which then names it instead
+            checks=("numerical_gradient_leaves_x_alone",)),
+    Mistake("not restored between elements",
+            "numerical_gradient did not restore element i after perturbing it, so later "
+            "elements were evaluated at an already shifted point (and where x itself was "
+            "perturbed, the caller's x changed); work on a copy of x and set each element back "
+            "to its old value before moving on.",
+            (("            flat[i] = old                                     # restore before the next i\n",
+              ""),),
+            checks=_NUMERICAL),
+    Mistake("flat result",
+            "numerical_gradient returned the flat (numel,) gradient; reshape it to x's shape "
+            "(grad.view(x.shape)).",
+            (("return grad.view(x.shape).to(x.dtype)", "return grad.to(x.dtype)"),),
+            checks=_NUMERICAL),
+    Mistake("numerical gradient recorded by autograd",
+            "numerical_gradient ran with autograd recording (no torch.no_grad(), no detach), so "
+            "its result carries a graph; finite differences need none: work under "
+            "torch.no_grad() on x.detach().",
+            (("    with torch.no_grad():\n        xc = x.detach().to(",
+              "    if True:\n        xc = x.to("),),
+            checks=("gradients_are_plain_tensors",) + _NUMERICAL),
+    Mistake("gradient returned with its graph",
+            "autograd_gradient returned a gradient that requires grad (backward(create_graph=True) "
+            "or torch.autograd.grad(..., create_graph=True)); a plain backward() is enough.",
+            (("        y.backward()\n", "        y.backward(create_graph=True)\n"),),
+            checks=("gradients_are_plain_tensors",) + _AUTOGRAD),
+    Mistake("autograd in float64",
+            "autograd_gradient returned float64 for a float32 x; compute in x's own dtype "
+            "(xc = x.detach().clone().requires_grad_(True)).",
+            (("xc = x.detach().clone().requires_grad_(True)",
+              "xc = x.detach().double().requires_grad_(True)"),),
+            checks=_AUTOGRAD),
+    Mistake("h not passed on",
+            "gradient_check did not pass its h to numerical_gradient (the default was used).",
+            (("numeric = numerical_gradient(fn, x, h)", "numeric = numerical_gradient(fn, x)"),),
+            checks=_names("gradient_check_")),
+    Mistake("abs missing",
+            "relative_error did not take the absolute value of a - b, so elements where b > a "
+            "counted as negative errors; use |a - b| / max(1e-8, |a| + |b|).",
+            (("return ((a - b).abs() / denom).max().item()", "return ((a - b) / denom).max().item()"),),
+            checks=_RELATIVE),
+    Mistake("ratio of maxima",
+            "relative_error divided max|a - b| by max(|a| + |b|); the relative error is taken "
+            "element by element first, then the maximum: max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|).",
+            (("return ((a - b).abs() / denom).max().item()",
+              "return ((a - b).abs().max() / (a.abs() + b.abs()).max().clamp(min=1e-8)).item()"),),
+            checks=_RELATIVE),
+    Mistake("no shape check",
+            "relative_error did not check the shapes; raise ValueError when a.shape != b.shape "
+            "(instead of broadcasting, or failing inside the subtraction).",
+            (("    if a.shape != b.shape:\n        raise ValueError(f\"shapes differ: {tuple(a.shape)} "
+              "and {tuple(b.shape)}\")\n", ""),),
+            checks=_RELATIVE),
     Mistake("no floor",
             "relative_error divided by |a| + |b| without the 1e-8 floor, so 0/0 gave NaN; divide "
             "by max(1e-8, |a| + |b|) (e.g. (a.abs() + b.abs()).clamp(min=1e-8)).",

@@ -5,13 +5,21 @@ The student's `train_model` runs in the worker under a time budget. The held-out
 labels never leave the grader: the worker only sees the test features, and the
 accuracy is computed here. Partial credit: 0 at 50% accuracy or below, rising
 linearly to full marks at 95%.
+
+Accuracy alone misses bugs that training on the digits forgives (Adam and label
+smoothing still reach ~95-98% with a softmax in the model or without zero_grad), and
+every accuracy run costs a full training. So a few cheap checks (a handful of optimizer
+steps on a slice of the training set) come first, each about one rule of train_model or
+build_model, compared with the reference so that known mistakes are named; the training
+for accuracy comes after them, and the time-budget check (which a loop that ignores the
+budget turns into a timeout and a fresh worker) comes last.
 """
 import functools
 import time
 
 import torch
 
-from autograder.checks import check, fetch, module_types
+from autograder.checks import Mistake, check, fetch, module_types, raised, torch_on
 
 TOPIC = "capstone"
 TIME_BUDGET = 60.0          # seconds handed to train_model; the reference needs about 10
@@ -31,6 +39,74 @@ def digits_split():
     as_y = lambda a: torch.tensor(a, dtype=torch.int64)              # noqa: E731
     return as_x(Xtr), as_y(ytr), as_x(Xte), as_y(yte)
 
+
+def _slice(t, n):
+    """The first n training digits, on the device under test."""
+    Xtr, ytr, _, _ = digits_split()
+    return Xtr[:n].to(t.device), ytr[:n].to(t.device)
+
+
+# ----------------------------------------------------------------------------- cheap checks
+
+@check(points=1, placement=False)
+def model_returns_logits(impl, t):
+    """build_model's output is logits, not probabilities: no softmax at the end of the model.
+
+    F.cross_entropy applies log_softmax itself; a model that already ends in a softmax
+    feeds it probabilities and trains on a squashed loss.
+    """
+    X, _ = _slice(t, 32)
+    model = impl.build_model(64, 10).to(str(t.device))     # built on the CPU (its docstring)
+    model.eval()
+    out = model(X)
+    rows_are_probabilities = bool(((out >= 0) & (out <= 1)).all()) and bool(
+        ((out.sum(1) - 1).abs() < 1e-4).all())
+    return {"rows of the output are probabilities": rows_are_probabilities}
+
+
+@check(points=1, placement=False)
+def last_batch_of_one(impl, t):
+    """train_model on 65 samples with batch_size=64: a last batch of ONE sample does not crash.
+
+    A training-mode BatchNorm cannot normalize a single sample (ValueError): skip that batch.
+    """
+    X, y = _slice(t, 65)
+    return {"error": raised(lambda: impl.train_model(impl.build_model(64, 10), X, y, epochs=1,
+                                                     batch_size=64))}
+
+
+@check(points=1, placement=False)
+def returns_eval_mode(impl, t):
+    """train_model returns the model in eval mode (running statistics, no dropout) after one epoch."""
+    X, y = _slice(t, 128)
+    model = impl.train_model(impl.build_model(64, 10), X, y, epochs=1, batch_size=64)
+    return {"model.training after train_model": fetch(model.training)}
+
+
+@check(points=1, placement=False)
+def gradients_do_not_accumulate(impl, t):
+    """train_model zeroes the gradients before every backward (checked with lr=0, full batches).
+
+    With lr=0 the weights never move, so every step computes the same full-batch gradient
+    of a plain Linear model: after 3 epochs p.grad must be that one gradient (or None, if
+    zero_grad comes after the step), not the sum of 3 of them.
+    """
+    X, y = _slice(t, 64)
+    nn = torch_on(impl).nn
+    weights = {"weight": 0.1 * t.randn(10, 64), "bias": 0.1 * t.randn(10)}
+    grads = []
+    for epochs in (1, 3):
+        model = nn.Linear(64, 10)
+        model.load_state_dict(weights)
+        impl.train_model(model, X, y, epochs=epochs, batch_size=64, lr=0.0)
+        grads.append(fetch(model.weight.grad))
+    one, three = grads
+    summed = (isinstance(one, torch.Tensor) and isinstance(three, torch.Tensor)
+              and float((three - one).norm()) > 0.5 * float(one.norm()))
+    return {"p.grad after 3 epochs is the sum of 3 steps' gradients": summed}
+
+
+# ----------------------------------------------------------------------------- accuracy
 
 def _own_module_problem(types) -> str | None:
     """None when the model contains the student's own BatchNorm1d, Dropout and ResidualBlock."""
@@ -78,20 +154,55 @@ def digits_accuracy(impl, t):
             "training": fetch(model.training), "modules": module_types(model)}
 
 
+# One epoch of 256 samples is 4 steps (well under a second on a loaded CPU); a loop that
+# ignores the budget runs 100000 epochs into the timeout. BUDGET_TIMEOUT bounds what that
+# bug costs (the digits' 1347 samples and 60 s made it a minute a submission).
+BUDGET_SAMPLES, BUDGET_LIMIT, BUDGET_TIMEOUT = 256, 10.0, 20
+
+
 def _judge_budget(got):
     if got["training"]:
         return "train_model must return the model in eval mode (call model.eval() at the end)."
-    if got["seconds"] > 20:
-        return (f"With time_budget=0 and 1000 epochs, train_model took {got['seconds']:.1f} s: it "
-                "must stop after the first epoch whose end is past the budget.")
+    if got["seconds"] > BUDGET_LIMIT:
+        return (f"With time_budget=0 and 100000 epochs of {BUDGET_SAMPLES} samples, train_model "
+                f"took {got['seconds']:.1f} s: it must stop after the first epoch whose end is "
+                "past the budget.")
     return None
 
 
-@check(points=1, judge=_judge_budget, timeout=60, placement=False)
+@check(points=1, judge=_judge_budget, timeout=BUDGET_TIMEOUT, placement=False)
 def time_budget_is_respected(impl, t):
     """train_model(time_budget=0) stops after one epoch and returns the model in eval mode."""
-    Xtr, ytr, _, _ = digits_split()
+    X, y = _slice(t, BUDGET_SAMPLES)
     model = impl.build_model(64, 10)
     started = time.monotonic()
-    model = impl.train_model(model, Xtr.to(t.device), ytr.to(t.device), epochs=1000, time_budget=0.0)
+    model = impl.train_model(model, X, y, epochs=100000, time_budget=0.0)
     return {"seconds": time.monotonic() - started, "training": fetch(model.training)}
+
+
+# ----------------------------------------------------------------------------- known mistakes
+
+MISTAKES = [
+    Mistake("softmax at the end of the model",
+            "the model ends in a softmax, so it returns probabilities; return raw logits "
+            "(F.cross_entropy applies log_softmax itself, and argmax is the same on logits).",
+            (("        nn.Linear(width, num_classes),\n    )",
+              "        nn.Linear(width, num_classes),\n        nn.Softmax(dim=1),\n    )"),),
+            checks=("model_returns_logits",)),
+    Mistake("BatchNorm batch of one",
+            "a last batch of one sample reached BatchNorm in training mode (ValueError); skip "
+            "batches with fewer than 2 samples, or drop the last incomplete batch.",
+            (("            if batch.numel() < 2:                           # BatchNorm needs 2 samples\n"
+              "                continue\n", ""),),
+            checks=("last_batch_of_one",)),
+    Mistake("model left in training mode",
+            "train_model returned the model in training mode; call model.eval() before returning "
+            "it, so BatchNorm uses its running statistics and Dropout is off.",
+            (("    model.eval()\n    return model\n", "    return model\n"),),
+            checks=("returns_eval_mode",)),
+    Mistake("gradients not zeroed",
+            "the gradients were never zeroed, so every backward() added to the sum of all earlier "
+            "ones; call optimizer.zero_grad() before each loss.backward().",
+            (("            optimizer.zero_grad()\n", ""),),
+            checks=("gradients_do_not_accumulate",)),
+]

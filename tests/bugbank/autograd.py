@@ -1,0 +1,224 @@
+"""Known student bugs and correct variants for autograd (see autograder/audit.py).
+
+Sources for the misconceptions: CS231n assignment 1/2 (gradient_check.py:
+eval_numerical_gradient with `oldval = x[ix]; x[ix] = oldval + h; ...; x[ix] = oldval`,
+rel_error = max(|x - y| / max(1e-8, |x| + |y|))), EECS 498-007 (compute_numeric_gradient,
+rel_error = max|x - y| / max(|x| + |y|)), CMU 10-714 hw1 (needle's gradient_check with
+forward perturbations), d2l.ai "Automatic Differentiation" (x.grad accumulates,
+x.grad.zero_()), and the PyTorch forum threads "x.grad is None after backward" (clone
+without detach), "gradcheck fails in float32" and "why does my gradient have a grad_fn"
+(create_graph=True).
+"""
+from autograder.audit import Bug, Variant
+
+T = "autograd"
+
+# ----------------------------------------------------------------------------- reference snippets
+COPY = "xc = x.detach().to(torch.float64).clone(memory_format=torch.contiguous_format)"
+PERTURB = ("            flat[i] = old + h\n"
+           "            f_plus = fn(xc)\n"
+           "            flat[i] = old - h\n"
+           "            f_minus = fn(xc)\n")
+RESTORE = "            flat[i] = old                                     # restore before the next i\n"
+CENTRAL = "grad[i] = (f_plus - f_minus) / (2 * h)"
+RETURN_NUM = "return grad.view(x.shape).to(x.dtype)"
+NO_GRAD = ("    with torch.no_grad():\n"
+           "        xc = x.detach().to(torch.float64).clone(memory_format=torch.contiguous_format)\n")
+AG_COPY = "xc = x.detach().clone().requires_grad_(True)"
+AG_BACKWARD = "        y.backward()\n"
+SHAPE_CHECK = ("    if a.shape != b.shape:\n"
+               "        raise ValueError(f\"shapes differ: {tuple(a.shape)} and {tuple(b.shape)}\")\n")
+DENOM = "denom = (a.abs() + b.abs()).clamp(min=1e-8)"
+RATIO = "return ((a - b).abs() / denom).max().item()"
+CAST = ("    a = a.detach().to(torch.float64)\n"
+        "    b = b.detach().to(device=a.device, dtype=torch.float64)\n")
+NUMERIC_CALL = "numeric = numerical_gradient(fn, x, h)"
+
+BUGS = [
+    # --------------------------------------------------------------- numerical_gradient: the formula
+    Bug("ng-forward-differences", T,
+        (("            flat[i] = old - h\n", "            flat[i] = old\n"),
+         (CENTRAL, "grad[i] = (f_plus - f_minus) / h")),
+        catches=("numerical_gradient_large_h",),
+        named="forward differences",
+        why="needle's and many textbooks' (f(x + h) - f(x)) / h, O(h) instead of O(h**2)"),
+    Bug("ng-divided-by-h", T,
+        ((CENTRAL, "grad[i] = (f_plus - f_minus) / h"),),
+        catches=("numerical_gradient_vector", "numerical_gradient_matrix"),
+        named="divided by h",
+        why="central difference over h instead of 2h: every gradient twice too large"),
+    Bug("ng-h-added-to-every-element", T,
+        ((PERTURB, "            f_plus = fn(xc + h)\n"
+                   "            f_minus = fn(xc - h)\n"),),
+        catches=("numerical_gradient_vector", "numerical_gradient_matrix"),
+        named="perturbed every element at once",
+        why="x + h instead of x + h * e_i: the directional derivative along (1, ..., 1), "
+            "the same number in every element"),
+    # --------------------------------------------------------------- numerical_gradient: side effects
+    Bug("ng-perturbs-x-itself-no-restore", T,
+        ((COPY, "xc = x.detach().to(torch.float64)"),
+         (RESTORE, "")),
+        catches=("numerical_gradient_vector", "numerical_gradient_leaves_x_alone"),
+        named="not restored between elements",   # first; "x changed in place" in leaves_x_alone
+        why="CS231n's eval_numerical_gradient works on x itself; without its x[ix] = oldval "
+            "the caller's x is left shifted by -h in every element"),
+    Bug("ng-copy-not-restored", T,
+        ((RESTORE, ""),),
+        catches=("numerical_gradient_matrix", "gradient_check_smooth"),
+        named="not restored between elements",
+        why="the copy is perturbed but never put back, so element i is evaluated at a point "
+            "already shifted in elements 0..i-1 (invisible for a separable fn such as "
+            "sum(tanh(x)**2), hence the quadratic form)"),
+    Bug("ng-in-float32", T,
+        ((COPY, "xc = x.detach().clone(memory_format=torch.contiguous_format)"),),
+        catches=("numerical_gradient_float32",),
+        named="finite differences in float32",
+        why="finite differences in the input's float32 with h = 1e-6 (forum: 'gradcheck fails "
+            "in float32'; torch.autograd.gradcheck warns about it)"),
+    Bug("ng-float64-returned", T,
+        ((RETURN_NUM, "return grad.view(x.shape)"),),
+        catches=("numerical_gradient_float32",),
+        named="result not cast back",
+        why="computed in float64 as advised, but never cast back to x's dtype"),
+    Bug("ng-flat-result", T,
+        ((RETURN_NUM, "return grad.to(x.dtype)"),),
+        catches=("numerical_gradient_matrix", "numerical_gradient_scalar"),
+        named="flat result",
+        why="the loop runs over x.view(-1) and the flat gradient is returned as it is"),
+    Bug("ng-records-autograd", T,
+        ((NO_GRAD, "    if True:                                                  # no torch.no_grad()\n"
+                   "        xc = x.to(torch.float64).clone(memory_format=torch.contiguous_format)\n"),),
+        catches=("gradients_are_plain_tensors",),
+        named="numerical gradient recorded by autograd",
+        why="no torch.no_grad() and no detach: with an x that requires grad every f(x +- h e_i) "
+            "is recorded, and the finite-difference gradient comes back with a grad_fn"),
+    # --------------------------------------------------------------- autograd_gradient
+    Bug("ag-backward-on-x", T,
+        ((AG_COPY, "xc = x.requires_grad_(True)"),),
+        catches=("autograd_gradient_twice", "autograd_gradient_no_side_effects"),
+        named="backward on x itself",
+        why="d2l's x.requires_grad_(); y.backward(); x.grad: the gradient accumulates in "
+            "x.grad on a second call and x is left requiring grad"),
+    Bug("ag-clone-without-detach", T,
+        ((AG_COPY, "xc = x.clone().requires_grad_(True)"),),
+        catches=("autograd_gradient_twice",),
+        named="clone without detach",
+        why="x.clone() of an x that requires grad is not a leaf: backward fills x.grad and "
+            "xc.grad stays None (forum: 'x.grad is None after backward')"),
+    Bug("ag-create-graph", T,
+        ((AG_BACKWARD, "        y.backward(create_graph=True)\n"),),
+        catches=("gradients_are_plain_tensors",),
+        named="gradient returned with its graph",
+        why="create_graph=True copied from double-backward examples: the returned gradient "
+            "has a grad_fn and requires grad"),
+    Bug("ag-float64-copy", T,
+        ((AG_COPY, "xc = x.detach().double().requires_grad_(True)"),),
+        catches=("autograd_gradient_matrix_float32",),
+        named="autograd in float64",
+        why="the copy made in float64 'for accuracy' (as numerical_gradient does), so a "
+            "float32 x gets a float64 gradient back"),
+    # --------------------------------------------------------------- relative_error
+    Bug("re-no-floor", T,
+        ((DENOM, "denom = a.abs() + b.abs()"),),
+        catches=("relative_error_zeros",),
+        named="no floor",
+        why="|a - b| / (|a| + |b|) without CS231n's max(1e-8, ...): 0/0 is NaN where both are 0"),
+    Bug("re-floor-added", T,
+        ((DENOM, "denom = a.abs() + b.abs() + 1e-8"),),
+        catches=("relative_error_floor",),
+        named="floor added",
+        why="the floor written as + 1e-8 (an eps habit from Adam and BatchNorm)"),
+    Bug("re-mean-not-max", T,
+        ((RATIO, "return ((a - b).abs() / denom).mean().item()"),),
+        catches=("relative_error_magnitudes",),
+        named="mean instead of max",
+        why="the average relative error hides the one element that is wrong"),
+    Bug("re-abs-missing", T,
+        ((RATIO, "return ((a - b) / denom).max().item()"),),
+        catches=("relative_error_magnitudes",),
+        named="abs missing",
+        why="(a - b) / (|a| + |b|) without the absolute value: errors where b > a are negative "
+            "and the maximum misses them"),
+    Bug("re-ratio-of-maxima", T,
+        ((RATIO, "return ((a - b).abs().max() / (a.abs() + b.abs()).max().clamp(min=1e-8)).item()"),),
+        catches=("relative_error_magnitudes",),
+        named="ratio of maxima",
+        why="EECS 498's max|a - b| / max(|a| + |b|): one large element drowns the relative "
+            "error of the small ones; this course pins CS231n's element-wise form"),
+    Bug("re-returns-tensor", T,
+        ((RATIO, "return ((a - b).abs() / denom).max()"),),
+        catches=("relative_error_magnitudes",),
+        named="tensor instead of float",
+        why=".item() forgotten: a 0-dim tensor instead of a Python float"),
+    Bug("re-no-shape-check", T,
+        ((SHAPE_CHECK, ""),),
+        catches=("relative_error_shapes_differ",),
+        named="no shape check",
+        why="no explicit check: different shapes broadcast or fail with a RuntimeError deep "
+            "inside the subtraction instead of a clear ValueError"),
+    # --------------------------------------------------------------- gradient_check
+    Bug("gc-h-not-passed", T,
+        ((NUMERIC_CALL, "numeric = numerical_gradient(fn, x)"),),
+        catches=("gradient_check_uses_h",),
+        named="h not passed on",
+        why="gradient_check takes h but calls numerical_gradient with its default"),
+]
+
+VARIANTS = [
+    Variant("ng-basis-vector-per-element", T,
+            ((NO_GRAD + "        flat = xc.view(-1)                                    # shares memory with xc\n"
+              "        grad = torch.zeros_like(flat)                         # (numel,) float64\n"
+              "        for i in range(flat.numel()):\n"
+              "            old = flat[i].clone()\n" + PERTURB + RESTORE +
+              "            grad[i] = (f_plus - f_minus) / (2 * h)\n",
+              "    with torch.no_grad():\n"
+              "        base = x.detach().to(torch.float64).reshape(-1).clone()\n"
+              "        grad = torch.empty_like(base)\n"
+              "        for i in range(base.numel()):\n"
+              "            e = torch.zeros_like(base)\n"
+              "            e[i] = h\n"
+              "            f_plus = fn((base + e).view(x.shape))\n"
+              "            f_minus = fn((base - e).view(x.shape))\n"
+              "            grad[i] = (f_plus - f_minus) / (2 * h)\n"),),
+            why="a flat clone, one basis vector e_i at a time, fresh tensors base +- e for fn"),
+    Variant("ng-multi-index", T,
+            (("        flat = xc.view(-1)                                    # shares memory with xc\n"
+              "        grad = torch.zeros_like(flat)                         # (numel,) float64\n"
+              "        for i in range(flat.numel()):\n"
+              "            old = flat[i].clone()\n" + PERTURB + RESTORE +
+              "            grad[i] = (f_plus - f_minus) / (2 * h)\n"
+              "        return grad.view(x.shape).to(x.dtype)\n",
+              "        import itertools\n"
+              "        grad = torch.zeros_like(xc)\n"
+              "        for ix in itertools.product(*[range(n) for n in xc.shape]):\n"
+              "            old = xc[ix].item()\n"
+              "            xc[ix] = old + h\n"
+              "            f_plus = float(fn(xc))\n"
+              "            xc[ix] = old - h\n"
+              "            f_minus = float(fn(xc))\n"
+              "            xc[ix] = old\n"
+              "            grad[ix] = (f_plus - f_minus) / (2 * h)\n"
+              "        return grad.to(x.dtype)\n"),),
+            why="CS231n's np.nditer loop written with itertools.product over the shape and "
+                "Python floats (works for 0-dim x: one empty index)"),
+    Variant("ag-autograd-grad", T,
+            (("    with torch.enable_grad():                                 # even if called under no_grad\n"
+              "        y = fn(xc)\n"
+              "        y.backward()\n"
+              "    if xc.grad is None:                                       # fn ignores x\n"
+              "        return torch.zeros_like(x)\n"
+              "    return xc.grad\n",
+              "    with torch.enable_grad():\n"
+              "        (grad,) = torch.autograd.grad(fn(xc), [xc], allow_unused=True)\n"
+              "    return torch.zeros_like(x) if grad is None else grad\n"),),
+            why="torch.autograd.grad instead of backward + .grad (allowed: not gradcheck)"),
+    Variant("re-torch-maximum", T,
+            ((DENOM, "denom = torch.maximum(a.abs() + b.abs(), torch.full_like(a, 1e-8))"),),
+            why="the floor as torch.maximum with a tensor of 1e-8"),
+    Variant("re-in-input-dtype", T,
+            ((CAST, "    a, b = a.detach(), b.detach().to(a.device)\n"),),
+            why="the ratio computed in the inputs' own dtype (float32 rounds it by ~1e-7)"),
+    Variant("gc-arguments-swapped", T,
+            (("return relative_error(analytic, numeric)", "return relative_error(numeric, analytic)"),),
+            why="relative_error is symmetric: the order of the two gradients does not matter"),
+]

@@ -1,0 +1,95 @@
+"""Known student bugs and correct variants for the capstone (see autograder/audit.py).
+
+Every entry trains a model in digits_accuracy (10-20 s on a loaded 2-core machine), so
+the bank is kept small. Sources for the misconceptions: Keras-style models ending in a
+Softmax layer fed to nn.CrossEntropyLoss (PyTorch forum: "softmax before
+CrossEntropyLoss?"), the "forgot optimizer.zero_grad()" and "model.eval() not called"
+threads, "Expected more than 1 value per channel when training" (BatchNorm with a last
+batch of one), d2l.ai's training loops (no time limit), and SGD habits carried to Adam
+(lr=0.1 and more).
+
+Measured in-process on the digits (reference: 97.8%): a softmax at the end of the
+model still reaches 98.4%, no zero_grad 94.9% (a hair below the 95% for full marks),
+lr=0.1 97.6% (not a bug here), lr=1.0 10%. Hence the cheap checks in
+autograder/hidden/capstone.py for the first two.
+"""
+from autograder.audit import Bug, Variant
+
+T = "capstone"
+
+HEAD = "        nn.Linear(width, num_classes),\n    )"
+SKIP_ONE = ("            if batch.numel() < 2:                           # BatchNorm needs 2 samples\n"
+            "                continue\n")
+LOOP_END = ("            optimizer.zero_grad()\n"
+            "            loss.backward()\n"
+            "            optimizer.step()\n"
+            "        if time_budget is not None and time.perf_counter() - start > time_budget:\n"
+            "            break\n")
+
+BUGS = [
+    Bug("cap-softmax-in-model", T,
+        ((HEAD, "        nn.Linear(width, num_classes),\n        nn.Softmax(dim=1),\n    )"),),
+        catches=("model_returns_logits",),
+        named="softmax at the end of the model",
+        why="Keras' Dense(10, activation='softmax') carried over: the softmax output goes into "
+            "F.cross_entropy, which applies log_softmax again (forum: 'softmax before "
+            "CrossEntropyLoss?'); on the digits it still reaches 98%"),
+    Bug("cap-left-in-train-mode", T,
+        (("    model.eval()\n    return model\n", "    return model\n"),),
+        catches=("returns_eval_mode", "digits_accuracy"),
+        named="model left in training mode",
+        why="model.eval() forgotten: predictions use batch statistics and dropout"),
+    Bug("cap-no-zero-grad", T,
+        (("            optimizer.zero_grad()\n", ""),),
+        catches=("gradients_do_not_accumulate",),
+        named="gradients not zeroed",
+        why="the classic missing optimizer.zero_grad(): gradients add up across batches "
+            "(94.9% on the digits: accuracy alone barely notices)"),
+    Bug("cap-batch-of-one-crash", T,
+        ((SKIP_ONE, ""),),
+        catches=("last_batch_of_one",),
+        named="BatchNorm batch of one",
+        why="a last batch of one sample in training mode: 'Expected more than 1 value per "
+            "channel when training'"),
+    Bug("cap-lr-way-too-high", T,
+        (("lr: float = 1e-3, seed", "lr: float = 1.0, seed"),),
+        catches=("digits_accuracy",),
+        why="an SGD-sized learning rate (and then some) given to Adam: training diverges "
+            "to ~10% accuracy"),
+    Bug("cap-time-budget-ignored", T,
+        ((LOOP_END, LOOP_END.replace(
+            "        if time_budget is not None and time.perf_counter() - start > time_budget:\n"
+            "            break\n", "")),),
+        catches=("time_budget_is_respected",),
+        why="d2l-style loops train all epochs whatever the budget"),
+    Bug("cap-uses-torch-optim-adam", T,
+        (("    y = y.to(X.device)\n    optimizer = Adam(model.parameters(), lr=lr)\n",
+          "    y = y.to(X.device)\n    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n"),),
+        catches=("digits_accuracy",),
+        why="PyTorch's Adam instead of the student's own (forbidden in the capstone)"),
+]
+
+VARIANTS = [
+    Variant("cap-global-rng-shuffle", T,
+            (("torch.randperm(n, generator=generator)", "torch.randperm(n)"),),
+            why="shuffling with the global RNG instead of the seeded generator: less "
+                "reproducible, not wrong"),
+    Variant("cap-other-architecture-and-settings", T,
+            (("    width = 256\n"
+              "    return nn.Sequential(\n"
+              "        BatchNorm1d(in_features),\n"
+              "        Dropout(0.2),\n"
+              "        nn.Linear(in_features, width),\n"
+              "        ResidualBlock(width),\n"
+              "        Dropout(0.3),\n",
+              "    width = 128\n"
+              "    return nn.Sequential(\n"
+              "        BatchNorm1d(in_features),\n"
+              "        nn.Linear(in_features, width),\n"
+              "        ResidualBlock(width),\n"
+              "        ResidualBlock(width, hidden_features=64),\n"
+              "        Dropout(0.1),\n"),
+             ("epochs: int = 30,\n                batch_size: int = 64, lr: float = 1e-3",
+              "epochs: int = 20,\n                batch_size: int = 32, lr: float = 2e-3")),
+            why="two narrower residual blocks, less dropout, 20 epochs of batch 32 at lr 2e-3"),
+]
