@@ -316,6 +316,7 @@ def _warm_up(cuda: bool) -> None:
     (x - x.mean(0)) / torch.sqrt(x.var(0) + 1e-5)
     y = torch.ones(3, requires_grad=True)
     (y * 2).sum().backward()
+    torch.optim.Optimizer([y], {})          # the first optimizer imports torch._dynamo (seconds)
     if cuda and torch.cuda.is_available():
         torch.ones(1, device="cuda").sum().item()
 
