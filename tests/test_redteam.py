@@ -425,6 +425,10 @@ def test_attack(attack: Attack, batches):
     score = run.graded[attack.name].score.score
     high = bound(attack.high, run)
     low = bound(attack.low if attack.low is not None else attack.high, run)
+    tampering = [o for o in run.outcomes[attack.name] if "reaches into the grading process" in o["message"]]
+    if tampering:               # caught reaching into the grader (sys.modules, gc, frames): may lose all
+        low = 0.0
+        assert all(o["status"] == "forbidden" for o in tampering)
     assert low - 1e-6 <= score <= high + 1e-6, (
         f"{attack.name} scored {score:g}, expected between {low:g} and {high:g}:\n{_summary(run, attack.name)}")
     assert not run.leftovers.get(attack.name), f"left outside its scratch: {run.leftovers[attack.name]}"
@@ -506,14 +510,6 @@ def test_nothing_reached_a_port_on_the_grader_machine(batches):
     assert run.listener_hits == 0
 
 
-@pytest.mark.xfail(sys.version_info[:2] == (3, 11), strict=True,
-                   reason="CPython 3.11 keeps the AST constructor's recursion depth in state shared by "
-                          "all threads (python/cpython#106905): when grade_batch's two threads run "
-                          "the static scan (ast.parse) at the same moment, as every batch with jobs=2 "
-                          "does at its start, and a finalizer switches threads in between, ast.parse "
-                          "raises SystemError; static_findings catches only SyntaxError, so the "
-                          "batch stops (seen in 2 of 4 batches here before run_batch serialized the "
-                          "scans)")
 def test_static_scan_in_two_threads_at_once():
     class Finalized:                 # garbage whose finalizer runs Python code, like the grader's
         def __init__(self):

@@ -438,11 +438,7 @@ ATTACKS: list[Attack] = [
         _rt_w = _rt_sys.modules.get("worker")      # the worker's own module: silence its recorder
         if _rt_w is not None:
             _rt_w.ForbiddenRecorder.note = lambda self, name: None
-    ''', high="control:control_forbidden_builtin",
-        xfail="the worker's ForbiddenRecorder lives in the student's process: patching "
-              "sys.modules['worker'].ForbiddenRecorder.note hides a call of F.batch_norm (reached "
-              "by a name built at run time, which the static scan cannot see), and the submission "
-              "gets full marks with the forbidden built-in"),
+    ''', high="control:control_forbidden_builtin"),
     Attack("control_forbidden_builtin", "control", '''
         import importlib as _rt_il
 
@@ -470,10 +466,7 @@ ATTACKS: list[Attack] = [
             _rt_args = _rt_w._tensor_args
             _rt_w._tensor_args = lambda args, kwargs: [
                 (k, t) for k, t in _rt_args(args, kwargs) if k != 0 or t.requires_grad]
-    ''', high="control:control_input_mutation",
-        xfail="the worker decides which arguments were changed in place (worker._tensor_args and "
-              "_same run in the student's process): replacing worker._tensor_args hides that "
-              "batch_norm modified its input x, and the in-place bug goes unpunished"),
+    ''', high="control:control_input_mutation"),
     Attack("control_input_mutation", "control", '''
         _rt_mut_bn = batch_norm
 
@@ -690,13 +683,7 @@ BatchNormFunction.forward = staticmethod(_rt_evil_forward)
 
     Attack("expression_too_deep_for_the_static_scan", "dos",
            "_rt_total = " + " + ".join(["1"] * 200000) + "\n",      # 800 kB, one line
-           high="0", batch="crash",
-           xfail="the grader parses the student's source itself (forbidden.scan and "
-                 "top_level_references, through ast.parse) and static_findings catches only "
-                 "SyntaxError; a 200000-term sum makes ast.parse raise RecursionError (\"maximum "
-                 "recursion depth exceeded during ast construction\"; a long chain of unary minus "
-                 "gives MemoryError), which escapes grade_submission, and grade_batch stops the "
-                 "whole batch: no other submission is graded or written"),
+           high="0", batch="crash"),
 
     # ------------------------------------------------------------------ escaping the sandbox
     Attack("network_access", "escape", '''
@@ -851,22 +838,13 @@ BatchNormFunction.forward = staticmethod(_rt_evil_forward)
                         _fh.write(_rt_poison)
                 except OSError:
                     pass
-    ''', needs=UID_FS,
-        xfail="/var/tmp and /run/lock are world-writable host folders that the worker's mount "
-              "namespace leaves visible and writable: files a submission writes there outlive its "
-              "worker (a channel between submissions, disk filling); later submissions are not "
-              "affected because nothing imports from there"),
+    ''', needs=UID_FS),
     Attack("shared_temporary_folder", "poison", '''
         import tempfile as _rt_tempfile
         _rt_tmp = _rt_os.path.realpath(_rt_tempfile.gettempdir())
         if not _rt_tmp.startswith(_rt_os.path.realpath(_rt_os.getcwd())):
             _rt_found(f"the worker's temporary folder is {_rt_tmp}, a host folder shared by every worker")
-    ''', needs=FS,
-        xfail="the worker's temporary folder is /var/tmp (tempfile falls back to it: /tmp is an "
-              "empty read-only tmpfs and TMPDIR is not set to the scratch folder), so what libraries "
-              "write there outlives the worker: the first meta-device call imports torch's meta "
-              "kernels, which create /var/tmp/torchinductor_uid_<uid> in every honest worker too, "
-              "and a later worker with the same uid would find an earlier one's torch cache"),
+    ''', needs=FS),
     Attack("leave_environment_variables", "poison", '''
         for _k, _v in (("PYTHONPATH", "/var/tmp"), ("PYTHONSTARTUP", "/var/tmp/sitecustomize.py"),
                        ("LD_PRELOAD", "/var/tmp/agrt.so"), ("AG_ISOLATION", "basic"),
