@@ -183,7 +183,7 @@ class Decoder:
                 out = raw.to(torch.bool) if dtype == torch.bool else raw.view(dtype)
                 out = out.reshape(shape)
             out = out.to(device)
-        if node.get("requires_grad") is True and out.is_floating_point():
+        if node.get("requires_grad") is True and (out.is_floating_point() or out.is_complex()):
             out.requires_grad_(True)
         return out
 

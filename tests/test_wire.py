@@ -109,9 +109,6 @@ def test_requires_grad_flag_survives_for_float_tensors():
     assert not roundtrip(torch.ones(3)).requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason="wire.Encoder sends requires_grad for any dtype, but "
-                   "Decoder._tensor restores it only when out.is_floating_point(): a complex tensor "
-                   "that requires grad arrives without it")
 def test_requires_grad_flag_survives_for_complex_tensors():
     value = torch.ones(3, dtype=torch.complex64, requires_grad=True)
     assert roundtrip(value).requires_grad
