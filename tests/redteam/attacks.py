@@ -60,8 +60,22 @@ _RT_PORT = {port}             # a port the test listens on at 127.0.0.1
 _RT_FOUND = []                # what the attack could read or do
 
 
+def _rt_interpreter_path(path):
+    """The worker's own Python (venv and base install) stays visible at its path, and so do
+    the empty folders above it: finding those is no leak (e.g. a repository under /tmp)."""
+    path = _rt_os.path.realpath(str(path))
+    for keep in (_rt_sys.prefix, _rt_sys.base_prefix):
+        keep = _rt_os.path.realpath(keep)
+        if path == keep or path.startswith(keep + "/") or keep.startswith(path.rstrip("/") + "/"):
+            return True
+    return False
+
+
 def _rt_found(what):
-    _RT_FOUND.append(str(what)[:300])
+    text = str(what)
+    if ": " in text and _rt_interpreter_path(text.split(": ", 1)[1]):
+        return
+    _RT_FOUND.append(text[:300])
 
 
 def _rt_try(fn):
@@ -198,8 +212,9 @@ ATTACKS: list[Attack] = [
             for _hit in _rt_glob.glob(_pat, recursive=True)[:3]:
                 _rt_found("found: " + _hit)
         try:
-            if _rt_os.listdir("/tmp"):
-                _rt_found("/tmp holds: " + ", ".join(sorted(_rt_os.listdir("/tmp"))[:5]))
+            _held = [n for n in _rt_os.listdir("/tmp") if not _rt_interpreter_path("/tmp/" + n)]
+            if _held:
+                _rt_found("/tmp holds: " + ", ".join(sorted(_held)[:5]))
         except OSError:
             pass
     ''', needs=FS),
