@@ -238,7 +238,8 @@ class _BatchNorm(nn.Module):
         # END SOLUTION
 
     def _check_input_dim(self, x: Tensor) -> None:
-        raise NotImplementedError
+        """BatchNorm1d and BatchNorm2d check x's number of dimensions (given code)."""
+        raise TypeError("_BatchNorm is a base class: use BatchNorm1d or BatchNorm2d")
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalize x (see the class docstring); shape, dtype and device of x."""
