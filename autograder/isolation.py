@@ -175,25 +175,56 @@ class CGroup:
                 pass
 
 
-def sweep_stale_cgroups() -> None:
-    """Remove empty per-worker cgroups left by a grader that was killed (rmdir fails on live ones)."""
+def owned_prefix(kind: str) -> str:
+    """A name prefix that says which grader process made a folder or cgroup.
+
+    Graders may run side by side (two terminals, a test beside a batch); each
+    cleans up only what a dead grader left, never a live one's fresh, still
+    empty cgroup or scratch folder.
+    """
+    return f"{kind}-{os.getpid()}-"
+
+
+def _owner_is_dead(name: str) -> bool:
+    parts = name.split("-")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return False                   # not ours, or an old layout: leave it
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False                   # alive (or pid reused): keep it
+    return False
+
+
+def sweep_leftovers() -> None:
+    """Remove cgroups, worker scratch and reference folders left by graders that were killed."""
+    import tempfile
     for controller in ("memory", "pids"):
         base = CGROUP_V1 / controller / "ag"
         if base.is_dir():
             for d in base.iterdir():
-                try:
-                    d.rmdir()
-                except OSError:
-                    pass
+                if _owner_is_dead(d.name):
+                    try:
+                        d.rmdir()      # fails on a group that still has processes
+                    except OSError:
+                        pass
+    for base, kinds in ((SANDBOX_BASE, ("w",)), (Path(tempfile.gettempdir()), ("ag_worker", "ag_reference"))):
+        if not base.is_dir():
+            continue
+        for d in base.iterdir():
+            if d.name.split("-")[0] in kinds and d.is_dir() and _owner_is_dead(d.name):
+                shutil.rmtree(d, ignore_errors=True)
 
 
 def prepare_scratch(uid: int | None) -> Path:
     """A private folder for one worker, outside every hidden place."""
     import tempfile
     if uid is None:
-        return Path(tempfile.mkdtemp(prefix="ag-worker-"))
+        return Path(tempfile.mkdtemp(prefix=owned_prefix("ag_worker")))
     SANDBOX_BASE.mkdir(parents=True, exist_ok=True)
     os.chmod(SANDBOX_BASE, 0o711)
-    scratch = Path(tempfile.mkdtemp(prefix="w-", dir=SANDBOX_BASE))
+    scratch = Path(tempfile.mkdtemp(prefix=owned_prefix("w"), dir=SANDBOX_BASE))
     os.chmod(scratch, 0o700)
     return scratch

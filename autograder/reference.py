@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import isolation
 from .checks import Check, Inputs, Mistake
 from .impl import Impl, LocalConnection
 from .topics import ROOT, TOPICS, Topic
@@ -43,7 +44,7 @@ class ReferenceSide:
     def __init__(self, kind: str = "solutions", root: Path = ROOT):
         self.kind = kind
         self.root = root
-        self._dir = Path(tempfile.mkdtemp(prefix="ag-reference-"))
+        self._dir = Path(tempfile.mkdtemp(prefix=isolation.owned_prefix("ag_reference")))
         self._executor = Executor(self._dir / "modules", module_prefix=f"agref{id(self)}_")
         self._mistakes: dict[str, Executor] = {}
         self._cache: dict[tuple, DriverRun] = {}

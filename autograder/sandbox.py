@@ -241,8 +241,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._closed = False
         self._handed_out: list[Worker] = []
-        if isolation.detect().cgroup:
-            isolation.sweep_stale_cgroups()
+        isolation.sweep_leftovers()
         for _ in range(spare):
             self._ready.put(Worker(limits))
 

@@ -6,6 +6,8 @@ The tests hold with whatever isolation layers this host offers (see
 autograder/isolation.py); the few that need one layer in particular say so.
 """
 import os
+import subprocess
+import tempfile
 import textwrap
 import time
 import uuid
@@ -357,3 +359,42 @@ def test_worker_pool_hands_out_a_different_process_each_time():
         for w in taken:
             w.close()
         pool.close()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_sweeping_leftovers_spares_a_live_grader_and_removes_a_dead_ones(tmp_path, monkeypatch):
+    """Two graders side by side: one's start-up sweep must not take the other's fresh folders."""
+    monkeypatch.setattr(isolation, "SANDBOX_BASE", tmp_path / "sandbox")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    for d in ("sandbox", "tmp"):
+        (tmp_path / d).mkdir()
+    live_scratch = isolation.prepare_scratch(None)
+    dead = _dead_pid()
+    dead_dirs = [tmp_path / "sandbox" / f"w-{dead}-abc", tmp_path / "tmp" / f"ag_reference-{dead}-xyz"]
+    live_dirs = [live_scratch, tmp_path / "sandbox" / f"w-{os.getpid()}-abc",
+                 tmp_path / "tmp" / "ag-reference-oldlayout", tmp_path / "tmp" / f"unrelated-{dead}-x"]
+    for d in dead_dirs + live_dirs:
+        d.mkdir(exist_ok=True)
+        (d / "file").write_text("x")
+    isolation.sweep_leftovers()
+    assert [d for d in dead_dirs if d.exists()] == []
+    assert [d for d in live_dirs if not d.exists()] == []
+
+
+@pytest.mark.skipif(not isolation.detect().cgroup, reason="needs writable cgroup v1 controllers")
+def test_a_second_pool_does_not_remove_the_cgroup_of_a_worker_being_started():
+    mine = isolation.CGroup(isolation.owned_prefix("w") + "starting", 1 << 30)
+    orphan = isolation.CGroup(f"w-{_dead_pid()}-orphan", 1 << 30)
+    try:
+        pool = WorkerPool(Limits(), spare=1)          # sweeps at start
+        pool.close()
+        assert all(d.is_dir() for d in mine.dirs), "a live grader's empty cgroup was swept"
+        assert not any(d.exists() for d in orphan.dirs), "a dead grader's cgroup was left"
+    finally:
+        mine.close()
+        orphan.close()

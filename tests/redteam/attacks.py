@@ -207,8 +207,8 @@ ATTACKS: list[Attack] = [
     ''', needs=FS),
     Attack("read_reference_scratch", "read", '''
         import glob as _rt_glob
-        for _pat in ("/tmp/ag-reference-*", "/tmp/ag-reference-*/modules/*.py", "/tmp/*/normalization.py",
-                     "/tmp/**/solutions", "/var/tmp/ag-reference-*"):
+        for _pat in ("/tmp/ag_reference-*", "/tmp/ag_reference-*/modules/*.py", "/tmp/ag-reference-*", "/tmp/*/normalization.py",
+                     "/tmp/**/solutions", "/var/tmp/ag_reference-*"):
             for _hit in _rt_glob.glob(_pat, recursive=True)[:3]:
                 _rt_found("found: " + _hit)
         try:
