@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -94,27 +95,50 @@ def keep_paths() -> list[Path]:
     return keep
 
 
-def wrap(command: list[str], layers: Layers, uid: int, scratch: Path, hide: list[Path]) -> list[str]:
-    """The command that starts `command` inside the active layers."""
-    if not layers.namespaces:
-        return command
+def mount_plan(scratch: Path, hide: list[Path]) -> list[list]:
+    """The mount namespace's set-up, as data: [step, args..., required].
+
+    Run by the zygote's workers (zygote.apply_mount_plan) and, as a shell script,
+    by the fork+exec launcher (`wrap`), so both hide exactly the same places.
+    """
     hidden = hidden_paths(hide)
     keep = [k for k in keep_paths() if any(_inside(k, h) for h in hidden)]
-    script = ["set -e", "mount --make-rprivate /",
-              "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm"]
+    plan: list[list] = [["private", True], ["proc", True],
+                        ["tmpfs", "/dev/shm", "size=64m,mode=1777", True]]
     # Keep what is needed under a hidden place: bind it aside first, then back.
     for i, k in enumerate(keep):
-        script += [f"mkdir -p /dev/shm/.keep{i}", f"mount --bind {_q(k)} /dev/shm/.keep{i}"]
+        plan += [["mkdir", f"/dev/shm/.keep{i}", True], ["bind", str(k), f"/dev/shm/.keep{i}", True]]
     for h in sorted(hidden, key=lambda p: len(p.parts)):
-        if _inside(scratch, h):
-            continue
-        script.append(f"mount -t tmpfs -o size=1m,mode=755 tmpfs {_q(h)}")
+        if not _inside(scratch, h):
+            plan.append(["tmpfs", str(h), "size=1m,mode=755", True])
     for i, k in enumerate(keep):
-        script += [f"mkdir -p {_q(k)}", f"mount --bind /dev/shm/.keep{i} {_q(k)}",
-                   f"mount -o remount,bind,ro {_q(k)} || true"]
+        plan += [["mkdir", str(k), True], ["bind", f"/dev/shm/.keep{i}", str(k), True],
+                 ["remount_ro_bind", str(k), False]]
     for h in hidden:
         if not _inside(scratch, h) and not any(_inside(k, h) for k in keep):
-            script.append(f"mount -o remount,ro {_q(h)} || true")
+            plan.append(["remount_ro", str(h), False])
+    return plan
+
+
+def _shell_step(step: list) -> str:
+    kind, args, required = step[0], step[1:-1], step[-1]
+    line = {
+        "private": lambda: "mount --make-rprivate /",
+        "proc": lambda: "",                      # `unshare --mount-proc` does it
+        "tmpfs": lambda: f"mount -t tmpfs -o {args[1]} tmpfs {_q(args[0])}",
+        "mkdir": lambda: f"mkdir -p {_q(args[0])}",
+        "bind": lambda: f"mount --bind {_q(args[0])} {_q(args[1])}",
+        "remount_ro_bind": lambda: f"mount -o remount,bind,ro {_q(args[0])}",
+        "remount_ro": lambda: f"mount -o remount,ro {_q(args[0])}",
+    }[kind]()
+    return line if required or not line else line + " || true"
+
+
+def wrap(command: list[str], layers: Layers, uid: int, scratch: Path, hide: list[Path]) -> list[str]:
+    """The command that starts `command` inside the active layers (the fork+exec launcher)."""
+    if not layers.namespaces:
+        return command
+    script = ["set -e"] + [line for line in map(_shell_step, mount_plan(scratch, hide)) if line]
     inner = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
              "--inh-caps=-all", "--bounding-set=-all", "--"] if layers.uid else []
     script.append("exec " + " ".join(_q(c) for c in inner + command))
@@ -160,6 +184,18 @@ class CGroup:
             with open(d / "cgroup.procs", "w") as fh:
                 fh.write("0")
 
+    def kill_all(self) -> None:
+        """SIGKILL every process in the group, wherever its session or process group is."""
+        try:
+            pids = (self.dirs[0] / "cgroup.procs").read_text().split()
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, ValueError):
+                pass
+
     def oom_killed(self) -> bool:
         try:
             return "oom_kill 1" in (self.dirs[0] / "memory.oom_control").read_text() or \
@@ -168,11 +204,21 @@ class CGroup:
             return False
 
     def close(self) -> None:
+        """Remove the group once its last process is gone (a killed worker takes a moment)."""
+        import time
+        deadline = time.monotonic() + 2.0
         for d in self.dirs:
-            try:
-                d.rmdir()
-            except OSError:
-                pass
+            while True:
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break              # a later grader's sweep removes it
+                    self.kill_all()
+                    time.sleep(0.01)
 
 
 def owned_prefix(kind: str) -> str:
@@ -210,7 +256,7 @@ def sweep_leftovers() -> None:
                         d.rmdir()      # fails on a group that still has processes
                     except OSError:
                         pass
-    for base, kinds in ((SANDBOX_BASE, ("w",)), (Path(tempfile.gettempdir()), ("ag_worker", "ag_reference"))):
+    for base, kinds in ((SANDBOX_BASE, ("w",)), (Path(tempfile.gettempdir()), ("ag_worker", "ag_reference", "ag_zygote"))):
         if not base.is_dir():
             continue
         for d in base.iterdir():

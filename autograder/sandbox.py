@@ -1,14 +1,14 @@
 """Starts, limits, talks to and kills worker processes.
 
-Only this module knows about processes. A worker is started by fork+exec of a
-fresh interpreter (`python -I`), in its own session and process group, in a
-scratch folder holding nothing but a copy of the worker runtime (`worker.py`,
-`wire.py`) and, later, the student's files. It gets a clean environment, a
-memory limit, a CPU-time limit and a bounded output file; every request has a
-wall-clock limit, after which the whole process group is killed.
+A worker runs in its own session and process group, in a scratch folder holding
+nothing but a copy of the worker runtime (`worker.py`, `wire.py`, `testfns.py`)
+and, later, the student's files. It gets a clean environment, a memory limit, a
+CPU-time limit and a bounded output file; every request has a wall-clock limit,
+after which the whole process group is killed. How the process is started
+(forked from the zygote, or fork+exec) is `launch.py`'s job.
 
-Workers are started ahead of need (`WorkerPool`): `import torch` costs about a
-second, paid while the previous submission is still being graded.
+Workers are started ahead of need (`WorkerPool`), while the previous submission
+is still being graded.
 """
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import isolation, wire
+from . import isolation, launch, wire
 
-RUNTIME_FILES = ("worker.py", "wire.py", "testfns.py")
+RUNTIME_FILES = launch.RUNTIME_FILES
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); import worker; "
         "worker.main(sys.argv[2:])")
 
@@ -51,20 +51,36 @@ class Limits:
     hide: tuple[str, ...] = ()         # more trusted folders to hide (the grader's output)
 
 
+def _rlimits(limits: Limits, drop_uid: bool) -> dict[str, int]:
+    """The rlimits every worker runs under, by resource name."""
+    out = {"RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_FSIZE": limits.output_bytes, "RLIMIT_CORE": 0}
+    if drop_uid:                       # counts the worker uid's processes and threads
+        out["RLIMIT_NPROC"] = limits.max_processes
+    if not limits.use_cuda:            # CUDA maps huge virtual ranges; RSS is watched instead
+        out["RLIMIT_AS"] = limits.memory_bytes
+    return out
+
+
 def _limit_child(limits: Limits, cgroup, drop_uid: bool):
     """Runs in the child between fork and exec: limits that the exec'd process inherits."""
     def apply():
         os.setsid()
         if cgroup is not None:
             cgroup.enter()
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if drop_uid:                   # counts the worker uid's processes and threads
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
-        if not limits.use_cuda:        # CUDA maps huge virtual ranges; RSS is watched instead
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        for name, value in _rlimits(limits, drop_uid).items():
+            resource.setrlimit(getattr(resource, name), (value, value))
     return apply
+
+
+def _base_env(limits: Limits) -> dict[str, str]:
+    """The environment every worker shares (a worker adds its own HOME and TMPDIR)."""
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+           "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    for key in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
 
 
 _uid_lock = threading.Lock()
@@ -87,10 +103,7 @@ class Worker:
         uid = _worker_uid() if self.layers.uid else None
         self.scratch = isolation.prepare_scratch(uid)
         runtime = self.scratch / "runtime"
-        runtime.mkdir()
-        here = Path(__file__).parent
-        for name in RUNTIME_FILES:
-            shutil.copy(here / name, runtime / name)
+        launch.copy_runtime(runtime)
         if uid is not None:
             for path in [self.scratch, runtime, *runtime.iterdir()]:
                 os.chown(path, uid, uid)
@@ -103,21 +116,32 @@ class Worker:
                 self.cgroup = None
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "LANG": "C.UTF-8",
-               "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-               "TMPDIR": str(self.scratch), "TORCHINDUCTOR_CACHE_DIR": str(self.scratch / "cache")}
-        for key in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
-            if key in os.environ:
-                env[key] = os.environ[key]
-        command = isolation.wrap([sys.executable, "-I", "-c", BOOT, str(runtime), str(req_r), str(rep_w)],
-                                 self.layers, uid, self.scratch, [Path(h) for h in limits.hide])
-        self.proc = subprocess.Popen(
-            command, cwd=self.scratch, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_limit_child(limits, self.cgroup, uid is not None), close_fds=True)
-        os.close(req_r)
-        os.close(rep_w)
+        base_env = _base_env(limits)
+        env = {**base_env, "HOME": str(self.scratch), "TMPDIR": str(self.scratch),
+               "TORCHINDUCTOR_CACHE_DIR": str(self.scratch / "cache")}
+        hide = [Path(h) for h in limits.hide]
+        self.proc = None
+        try:
+            if launch.use_zygote():
+                spec = {"scratch": str(self.scratch), "uid": uid, "env": env,
+                        "namespaces": self.layers.namespaces,
+                        "mounts": isolation.mount_plan(self.scratch, hide) if self.layers.namespaces else [],
+                        "cgroup_procs": [str(d / "cgroup.procs") for d in self.cgroup.dirs] if self.cgroup else [],
+                        "rlimits": _rlimits(limits, uid is not None)}
+                try:
+                    self.proc = launch.zygote_for(base_env).spawn(spec, req_r, rep_w)
+                except OSError as exc:       # start this one the slow way; the next gets a new zygote
+                    print(f"warning: {exc}; starting a worker by fork+exec", file=sys.stderr)
+            if self.proc is None:
+                command = isolation.wrap([sys.executable, "-I", "-c", BOOT, str(runtime), str(req_r), str(rep_w)],
+                                         self.layers, uid, self.scratch, hide)
+                self.proc = subprocess.Popen(
+                    command, cwd=self.scratch, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    preexec_fn=_limit_child(limits, self.cgroup, uid is not None), close_fds=True)
+        finally:
+            os.close(req_r)
+            os.close(rep_w)
         self.started = time.monotonic()
         self.dead = False
 
@@ -132,7 +156,7 @@ class Worker:
         try:
             wire.send(self._req_w, payload)
         except (BrokenPipeError, OSError):
-            self.kill()
+            self.kill(grace=1.0)
             raise WorkerDied(self._death_reason()) from None
         deadline = time.monotonic() + timeout
         try:
@@ -164,28 +188,39 @@ class Worker:
                 continue
             chunk = os.read(self._rep_r, min(left, 1 << 20))
             if not chunk:
-                self.kill()
+                self.kill(grace=1.0)
                 raise WorkerDied(self._death_reason())
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
 
     def rss_bytes(self) -> int:
-        """Resident memory of the worker (Linux /proc); 0 when unknown."""
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            pass
-        return 0
+        """Memory of the worker and everything it started: the cgroup's count, or the
+        resident memory of every process in the worker's session (Linux /proc)."""
+        if self.cgroup is not None:
+            try:
+                return int((self.cgroup.dirs[0] / "memory.usage_in_bytes").read_text())
+            except (OSError, ValueError):
+                pass
+        total = 0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if len(fields) > 21 and int(fields[3]) == self.proc.pid:    # session id
+                    total += int(fields[21]) * resource.getpagesize()
+        return total
 
     def _death_reason(self) -> str:
         try:
             code = self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return "the worker stopped answering"
+        if code == launch.SETUP_FAILED:
+            return "the worker's sandbox could not be set up (a grading problem, not the submission's)"
         if code < 0:
             sig = signal.Signals(-code).name
             hint = {"SIGKILL": " (killed: out of memory, or by the grader)",
@@ -202,14 +237,25 @@ class Worker:
         except OSError:
             return ""
 
-    def kill(self) -> None:
-        """Kill the worker's whole process group and release its resources."""
+    def kill(self, grace: float = 0.0) -> None:
+        """Kill the worker's whole process group and release its resources.
+
+        `grace`: a worker that closed its pipe is usually exiting; waiting for it a
+        moment keeps its own exit status (sys.exit(3), a signal) for the feedback.
+        """
         if not self.dead:
             self.dead = True
+            if grace:
+                try:
+                    self.proc.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    pass
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+            if self.cgroup is not None:     # and whatever left the group (os.setsid())
+                self.cgroup.kill_all()
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -253,7 +299,10 @@ class WorkerPool:
                 worker = None
             if not self._closed:
                 self._ready.put(Worker(self.limits))    # replace it at once: warm for the next
-        if worker is None or worker.proc.poll() is not None:
+        if worker is not None and worker.proc.poll() is not None:
+            worker.close()                              # died while waiting: free its folder
+            worker = None
+        if worker is None:
             worker = Worker(self.limits)
         with self._lock:
             self._handed_out = [w for w in self._handed_out if not w.dead] + [worker]

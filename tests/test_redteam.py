@@ -437,7 +437,7 @@ def test_attack(attack: Attack, batches):
         for name in HONEST:
             assert run.graded[name].score.score == FULL, f"{name}:\n{_summary(run, name)}"
         assert run.survivors == {} and run.out_extra == [] and run.out_missing == []
-        assert [str(s) for s in run.scratch_uid if s.exists()] == []
+        assert [(str(s), run.owner.get(s)) for s in run.scratch_uid if s.exists()] == []
 
 
 def test_at_least_30_attacks_in_every_category():
@@ -482,7 +482,7 @@ def test_no_worker_process_survives(batch, batches):
 def test_every_worker_scratch_folder_is_removed(batch, batches):
     run = batches(batch)
     assert run.scratch_uid
-    assert [str(s) for s in run.scratch_uid if s.exists()] == []
+    assert [(str(s), run.owner.get(s)) for s in run.scratch_uid if s.exists()] == []
 
 
 @pytest.mark.parametrize("batch", BATCHES)

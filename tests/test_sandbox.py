@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import isolation, sandbox, wire
+from autograder import isolation, launch, sandbox, wire
 from autograder.sandbox import Limits, Worker, WorkerDied, WorkerPool, WorkerTimeout
 
 BOOT_TIMEOUT = 120          # the first request waits for `import torch` in the worker
@@ -398,3 +398,124 @@ def test_a_second_pool_does_not_remove_the_cgroup_of_a_worker_being_started():
     finally:
         mine.close()
         orphan.close()
+
+
+# ----------------------------------------------------------------------------- the zygote
+
+ZYGOTE = launch.use_zygote()
+
+
+@pytest.mark.skipif(not ZYGOTE, reason="workers start by fork+exec on this host")
+def test_a_forked_worker_holds_no_descriptor_of_the_zygote_or_the_grader(worker):
+    load_module(worker, name="fds", source="""
+        import os
+
+        def fds():
+            out = {}
+            for name in os.listdir("/proc/self/fd"):
+                try:
+                    out[name] = os.readlink("/proc/self/fd/" + name)
+                except OSError:
+                    pass
+            return out
+    """)
+    targets = list(call(worker, "fds", 10, module="fds")["value"].values())
+    assert not [t for t in targets if t.startswith("socket:")], targets      # no control socket
+    assert len([t for t in targets if t.startswith("pipe:")]) == 2, targets   # its own two pipes
+
+
+@pytest.mark.skipif(not (ZYGOTE and isolation.detect().uid), reason="needs the uid and namespace layers")
+def test_a_forked_worker_is_unprivileged_and_alone_in_its_namespaces(worker):
+    load_module(worker, name="who", source="""
+        import os
+
+        def who():
+            status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+            return {"uid": os.getuid(), "pid": os.getpid(),
+                    "caps": status["CapEff"].strip(), "nnp": status["NoNewPrivs"].strip(),
+                    "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
+    """)
+    info = call(worker, "who", 10, module="who")["value"]
+    assert info["uid"] >= isolation.FIRST_UID
+    assert info["pid"] == 1 and info["pids"] == [1]        # the zygote and grader are out of sight
+    assert info["caps"] == "0000000000000000" and info["nnp"] == "1"
+
+
+@pytest.mark.skipif(not ZYGOTE, reason="workers start by fork+exec on this host")
+def test_forked_workers_do_not_share_the_zygotes_random_sequence():
+    source = "import random\n\ndef draw():\n    return random.random()\n"
+    draws = []
+    for _ in range(2):
+        w = Worker(Limits())
+        try:
+            load_module(w, name="rnd", source=source)
+            draws.append(call(w, "draw", 10, module="rnd")["value"])
+        finally:
+            w.close()
+    assert draws[0] != draws[1]
+
+
+@pytest.mark.skipif(not (ZYGOTE and NAMESPACES), reason="needs the zygote and the mount namespace")
+def test_a_worker_whose_sandbox_cannot_be_set_up_never_runs(monkeypatch):
+    """A required mount that fails stops the worker before any student code: no grading without
+    the isolation the grader announced."""
+    monkeypatch.setattr(isolation, "mount_plan",
+                        lambda scratch, hide: [["private", True], ["tmpfs", "/no/such/folder", "size=1m", True]])
+    w = Worker(Limits())
+    try:
+        with pytest.raises(WorkerDied) as info:
+            ask(w, {"op": "hello"}, timeout=30)
+        assert "could not be set up" in str(info.value)
+    finally:
+        w.close()
+
+
+def test_the_fork_exec_launcher_still_starts_an_isolated_worker(monkeypatch):
+    monkeypatch.setenv("AG_ZYGOTE", "0")
+    w = Worker(Limits())
+    try:
+        assert isinstance(w.proc, subprocess.Popen)
+        load_module(w, name="uid", source="import os\n\ndef uid():\n    return [os.getuid(), os.getpid()]\n")
+        uid, pid = call(w, "uid", 10, module="uid")["value"]
+        if isolation.detect().uid:
+            assert uid >= isolation.FIRST_UID and pid == 1
+    finally:
+        w.close()
+
+
+@pytest.mark.skipif(not ZYGOTE, reason="workers start by fork+exec on this host")
+def test_the_zygote_exits_when_the_grader_closes_it():
+    zygote = launch.Zygote(sandbox._base_env(Limits()))
+    w_pid = zygote.proc.pid
+    zygote.close()
+    assert zygote.proc.returncode is not None and proc_stat(w_pid) is None
+    assert not zygote.folder.exists()
+
+
+def _processes_of_uid(uid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid and (proc_stat(int(entry.name)) or ["Z"])[0] not in "ZX":
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.skipif(not isolation.detect().uid, reason="needs the uid layer to find the worker's processes")
+def test_a_worker_that_leaves_its_process_group_still_dies_when_killed(worker):
+    uid = worker.scratch.stat().st_uid
+    load_module(worker, name="leave", source="""
+        import os
+        os.setsid()                      # out of the group the grader kills
+
+        def spin():
+            while True:
+                pass
+    """)
+    assert _processes_of_uid(uid)
+    with pytest.raises(WorkerTimeout):
+        call(worker, "spin", 1, module="leave")
+    assert eventually(lambda: not _processes_of_uid(uid)), _processes_of_uid(uid)
