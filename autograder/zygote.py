@@ -88,9 +88,12 @@ def apply_mount_plan(plan: list[list]) -> None:
                 raise
 
 
-def _close_fds_except(keep: set[int]) -> None:
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
+def _open_fds() -> list[int]:
+    return [int(name) for name in os.listdir("/proc/self/fd")]
+
+
+def _close_fds_except(keep: set[int], fds: list[int] | None = None) -> None:
+    for fd in _open_fds() if fds is None else fds:
         if fd not in keep:
             try:
                 os.close(fd)
@@ -109,9 +112,10 @@ def _become_worker(spec: dict, request_fd: int, reply_fd: int, started_fd: int) 
         os.close(started_fd)
         if spec["namespaces"]:
             _sys(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+            open_now = _open_fds()                     # the worker's fresh /proc will hide ours
             child = os.fork()                          # pid 1 of the new namespace
             if child:
-                _keep(child)
+                _keep(child, open_now)
             _sys(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
             apply_mount_plan(spec["mounts"])
         for name, value in spec["rlimits"].items():
@@ -143,9 +147,9 @@ def _become_worker(spec: dict, request_fd: int, reply_fd: int, started_fd: int) 
         os._exit(0)
 
 
-def _keep(child: int) -> None:
+def _keep(child: int, fds: list[int]) -> None:
     """The keeper: wait for the worker, then end the same way it did."""
-    _close_fds_except({0, 1, 2})
+    _close_fds_except({0, 1, 2}, fds)
     while True:
         try:
             _, status = os.waitpid(child, 0)

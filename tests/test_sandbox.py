@@ -519,3 +519,23 @@ def test_a_worker_that_leaves_its_process_group_still_dies_when_killed(worker):
     with pytest.raises(WorkerTimeout):
         call(worker, "spin", 1, module="leave")
     assert eventually(lambda: not _processes_of_uid(uid)), _processes_of_uid(uid)
+
+
+def test_sixty_workers_started_four_at_a_time_all_answer():
+    """Workers asked for from several threads at once (a batch's jobs and its spare workers)
+    each get their own process and answer: the zygote's replies go to the right caller, and
+    no start-up race leaves a worker that never answers."""
+    import concurrent.futures
+
+    def start_and_ask(_):
+        w = Worker(Limits())
+        try:
+            return "torch" in ask(w, {"op": "hello"}, timeout=60)["value"]
+        except WorkerDied as exc:
+            return str(exc)
+        finally:
+            w.close()
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(start_and_ask, range(60)))
+    assert [a for a in answers if a is not True] == []
