@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import random
 import sys
 import traceback
 from pathlib import Path
@@ -110,7 +111,12 @@ class Executor:
         return {"value": None, "forbidden": self.recorder.take()}
 
     def op_seed(self, request):
-        torch.manual_seed(int(request["seed"]))
+        """Seed every global generator a submission may draw from."""
+        seed = int(request["seed"])
+        torch.manual_seed(seed)
+        random.seed(seed)
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed(seed % 2**32)
         return {"value": None}
 
     def op_get(self, request):
