@@ -11,6 +11,7 @@ The bank lives in tests/bugbank/ (one module a topic, lists BUGS and VARIANTS).
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import tempfile
 import time
@@ -133,7 +134,6 @@ def run_audit(config: Config, bank: Path = BANK, only: str | None = None) -> lis
             cfg = Config(devices=config.devices, topics=(topic,), base_seed=config.base_seed,
                          jobs=config.jobs, timeout_scale=config.timeout_scale)
             grade_batch([folder], tmp / "out" / topic, cfg, plan=hidden_plan((topic,)), regrade=True)
-            import json
             for sub_name, (entry, item) in names.items():
                 data = json.loads((tmp / "out" / topic / sub_name / "results.json").read_text())
                 outcomes = [Outcome(**o) for o in data["extra_data"]["outcomes"]]
