@@ -85,16 +85,37 @@ def cmd_check(args) -> int:
             path = topic.assignment_dir(root) / topic.filename
             if path.exists():
                 shutil.copy(path, sub / topic.filename)
-        config = Config(devices=args.device, topics=topics, public_only=True, reference="torch", jobs=1)
+        config = Config(devices=args.device, topics=topics, public_only=True, reference="torch", jobs=1,
+                        base_seed=args.seed)
         from .batch import public_plan
         plan = public_plan(topics, root)
         if not plan:
             print("No public checks found for: " + ", ".join(topics), file=sys.stderr)
             return 2
+        if args.only:
+            plan = _only(plan, args.only)
+            if plan is None:
+                return 2
         grade_batch([sub], Path(tmp) / "out", config, plan=plan, regrade=True)
         text = (Path(tmp) / "out" / "my-work" / "feedback.txt").read_text()
         print(text.replace("Feedback for my-work:", "Public checks on your code:", 1))
     return 0
+
+
+def _only(plan: dict, wanted: list[str]):
+    """The plan cut down to the checks named (by name or topic/name); None, with a message,
+    when a name matches nothing."""
+    import dataclasses
+    known = {c.name: c.id for tc in plan.values() for c in tc.checks}
+    unknown = [w for w in wanted if w not in known and w not in known.values()]
+    if unknown:
+        print(f"No public check named {', '.join(unknown)}. The checks are:\n  "
+              + "\n  ".join(sorted(known.values())), file=sys.stderr)
+        return None
+    keep = {known.get(w, w) for w in wanted}
+    cut = {t: dataclasses.replace(tc, checks=[c for c in tc.checks if c.id in keep], placement_points=0.0)
+           for t, tc in plan.items()}
+    return {t: tc for t, tc in cut.items() if tc.checks}
 
 
 def cmd_stubs(args) -> int:
@@ -138,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("topic", nargs="*", help=f"one or more of: {', '.join(TOPICS)} (default: all)")
     c.add_argument("--root", default=".", help="the folder that holds assignments/ (default: here)")
     c.add_argument("--device", type=_devices, default=("cpu", "cuda"))
+    c.add_argument("--only", action="append", metavar="CHECK",
+                   help="run only this check (its name, as in the feedback; repeatable)")
+    c.add_argument("--seed", type=int, default=Config.base_seed,
+                   help="base seed for every check's inputs (the feedback says which was used)")
     c.set_defaults(func=cmd_check)
 
     a = sub.add_parser("audit", help="maintainers: are known bugs caught and correct variants passed?")

@@ -4,9 +4,11 @@ from __future__ import annotations
 import textwrap
 from collections import OrderedDict
 
+from .config import Config
 from .outcome import Outcome
 from .scoring import Score
 
+DEFAULT_SEED = Config.base_seed
 MARK = {"passed": "PASS", "failed": "FAIL", "not_implemented": "TODO", "error": "ERROR",
         "timeout": "TIMEOUT", "forbidden": "FORBIDDEN", "skipped": "SKIP"}
 
@@ -16,11 +18,21 @@ def _points(x: float) -> str:
 
 
 def case_text(o: Outcome, base_seed: int | None = None) -> str:
-    """One case's message, with the line that replays it."""
+    """One case's message, with the line that replays it.
+
+    A public case names the command that runs it alone on the student's own code; a
+    hidden one names the case and its seed, which the instructor's grader replays exactly.
+    """
     lines = [o.message] if o.message else []
     if o.status not in ("passed", "skipped") and o.seed is not None:
-        lines.append(f"Reproduce: check {o.check_id}, device {o.device}, seed {o.seed}"
-                     + (f" (base seed {base_seed})" if base_seed is not None else ""))
+        if o.public:
+            topic, name = o.check_id.split("/", 1)
+            seed = f" --seed {base_seed}" if base_seed not in (None, DEFAULT_SEED) else ""
+            lines.append(f"Run it alone: python -m autograder check {topic} --only {name} "
+                         f"--device {o.device}{seed}")
+        else:
+            lines.append(f"Reproduce: check {o.check_id}, device {o.device}, seed {o.seed}"
+                         + (f" (base seed {base_seed})" if base_seed is not None else ""))
     return "\n".join(lines)
 
 
@@ -57,7 +69,7 @@ def feedback(name: str, outcomes: list[Outcome], total: Score, notes: list[str],
             for o in runs:
                 if o.status in ("passed", "skipped"):
                     continue
-                text = case_text(o)
+                text = case_text(o, base_seed)
                 out.append(textwrap.indent(f"on {o.device}:\n{textwrap.indent(text, '  ')}", "            "))
     return "\n".join(out) + "\n"
 

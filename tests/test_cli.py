@@ -144,3 +144,34 @@ def test_check_without_assignment_files_is_a_usage_error(tmp_path):
     proc = autograder("check", "normalization", "--root", tmp_path)
     assert proc.returncode == 2
     assert "No assignment files found" in proc.stderr
+
+
+def test_a_failed_public_case_names_the_command_that_runs_it_alone(student_root):
+    """The line under a failed case is a command the student can paste: it runs that one
+    check, on that device, and fails the same way."""
+    path = student_root / "assignments" / TOPIC.folder / TOPIC.filename
+    path.write_text(TOPIC.solution_path(ROOT).read_text().replace(      # the classic bug: biased running_var
+        "running_var.copy_((1 - momentum) * running_var + momentum * var_unbiased)",
+        "running_var.copy_((1 - momentum) * running_var + momentum * var)"))
+    proc = autograder("check", "normalization", "--root", student_root, "--device", "cpu")
+    line = next(l.strip() for l in proc.stdout.splitlines() if l.strip().startswith("Run it alone:"))
+    assert line == ("Run it alone: python -m autograder check normalization --only batch_norm_train "
+                    "--device cpu")
+    alone = autograder(*line.split()[6:], "--root", student_root)
+    assert alone.returncode == 0, alone.stderr
+    assert alone.stdout.splitlines()[0] == "Public checks on your code: 0 / 1 points (0.0%)"
+    assert "running_var differs" in alone.stdout and "layer_norm" not in alone.stdout
+
+
+def test_check_only_with_an_unknown_name_lists_the_checks(student_root):
+    proc = autograder("check", "normalization", "--root", student_root, "--only", "batchnorm_train")
+    assert proc.returncode == 2
+    assert "No public check named batchnorm_train" in proc.stderr
+    assert "normalization/batch_norm_train" in proc.stderr
+
+
+def test_check_with_another_seed_says_so_and_the_replay_line_keeps_it(student_root):
+    proc = autograder("check", "normalization", "--root", student_root, "--device", "cpu", "--seed", "7",
+                      "--only", "batch_norm_train")
+    assert "Base seed 7:" in proc.stdout
+    assert "--only batch_norm_train --device cpu --seed 7" in proc.stdout
