@@ -17,6 +17,7 @@ import atexit
 import json
 import os
 import queue
+import resource
 import shutil
 import socket
 import subprocess
@@ -29,12 +30,51 @@ from pathlib import Path
 from . import isolation
 
 RUNTIME_FILES = ("worker.py", "wire.py", "testfns.py")
+BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); import worker; "
+        "worker.main(sys.argv[2:])")
 ZYGOTE_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.main(sys.argv[2:])"
 SETUP_FAILED = 121                  # zygote.SETUP_FAILED: the sandbox could not be set up
 
 
 def use_zygote() -> bool:
     return sys.platform == "linux" and os.environ.get("AG_ZYGOTE", "1") != "0"
+
+
+def start(*, scratch: Path, uid: int | None, layers: isolation.Layers, cgroup, hide: list[Path],
+          rlimits: dict[str, int], env: dict[str, str], shared_env: dict[str, str],
+          fds: tuple[int, int]):
+    """Start one worker serving the pipes `fds` (its request and reply ends).
+
+    `env` is the worker's whole environment; `shared_env` the part every worker
+    shares (what the zygote is started with). The worker runtime is already in
+    scratch/runtime. Returns a Popen-like handle.
+    """
+    if use_zygote():
+        spec = {"scratch": str(scratch), "uid": uid, "env": env, "namespaces": layers.namespaces,
+                "mounts": isolation.mount_plan(scratch, hide) if layers.namespaces else [],
+                "cgroup_procs": [str(d / "cgroup.procs") for d in cgroup.dirs] if cgroup else [],
+                "rlimits": rlimits}
+        try:
+            return zygote_for(shared_env).spawn(spec, *fds)
+        except OSError as exc:          # this one the slow way; the next gets a new zygote
+            print(f"warning: {exc}; starting a worker by fork+exec", file=sys.stderr)
+    command = isolation.wrap([sys.executable, "-I", "-c", BOOT, str(scratch / "runtime"), *map(str, fds)],
+                             layers, uid, scratch, hide)
+    return subprocess.Popen(
+        command, cwd=scratch, env=env, pass_fds=fds, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=_limit_child(rlimits, cgroup), close_fds=True)
+
+
+def _limit_child(rlimits: dict[str, int], cgroup):
+    """Runs in the child between fork and exec: limits that the exec'd process inherits."""
+    def apply():
+        os.setsid()
+        if cgroup is not None:
+            cgroup.enter()
+        for name, value in rlimits.items():
+            resource.setrlimit(getattr(resource, name), (value, value))
+    return apply
 
 
 def copy_runtime(folder: Path, extra: tuple[str, ...] = ()) -> None:

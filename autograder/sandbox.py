@@ -19,7 +19,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -28,8 +27,6 @@ from pathlib import Path
 from . import isolation, launch, wire
 
 RUNTIME_FILES = launch.RUNTIME_FILES
-BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); import worker; "
-        "worker.main(sys.argv[2:])")
 
 
 class WorkerDied(RuntimeError):
@@ -59,17 +56,6 @@ def _rlimits(limits: Limits, drop_uid: bool) -> dict[str, int]:
     if not limits.use_cuda:            # CUDA maps huge virtual ranges; RSS is watched instead
         out["RLIMIT_AS"] = limits.memory_bytes
     return out
-
-
-def _limit_child(limits: Limits, cgroup, drop_uid: bool):
-    """Runs in the child between fork and exec: limits that the exec'd process inherits."""
-    def apply():
-        os.setsid()
-        if cgroup is not None:
-            cgroup.enter()
-        for name, value in _rlimits(limits, drop_uid).items():
-            resource.setrlimit(getattr(resource, name), (value, value))
-    return apply
 
 
 def _base_env(limits: Limits) -> dict[str, str]:
@@ -119,26 +105,11 @@ class Worker:
         base_env = _base_env(limits)
         env = {**base_env, "HOME": str(self.scratch), "TMPDIR": str(self.scratch),
                "TORCHINDUCTOR_CACHE_DIR": str(self.scratch / "cache")}
-        hide = [Path(h) for h in limits.hide]
-        self.proc = None
         try:
-            if launch.use_zygote():
-                spec = {"scratch": str(self.scratch), "uid": uid, "env": env,
-                        "namespaces": self.layers.namespaces,
-                        "mounts": isolation.mount_plan(self.scratch, hide) if self.layers.namespaces else [],
-                        "cgroup_procs": [str(d / "cgroup.procs") for d in self.cgroup.dirs] if self.cgroup else [],
-                        "rlimits": _rlimits(limits, uid is not None)}
-                try:
-                    self.proc = launch.zygote_for(base_env).spawn(spec, req_r, rep_w)
-                except OSError as exc:       # start this one the slow way; the next gets a new zygote
-                    print(f"warning: {exc}; starting a worker by fork+exec", file=sys.stderr)
-            if self.proc is None:
-                command = isolation.wrap([sys.executable, "-I", "-c", BOOT, str(runtime), str(req_r), str(rep_w)],
-                                         self.layers, uid, self.scratch, hide)
-                self.proc = subprocess.Popen(
-                    command, cwd=self.scratch, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                    preexec_fn=_limit_child(limits, self.cgroup, uid is not None), close_fds=True)
+            self.proc = launch.start(
+                scratch=self.scratch, uid=uid, layers=self.layers, cgroup=self.cgroup,
+                hide=[Path(h) for h in limits.hide], rlimits=_rlimits(limits, uid is not None),
+                env=env, shared_env=base_env, fds=(req_r, rep_w))
         finally:
             os.close(req_r)
             os.close(rep_w)

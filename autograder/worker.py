@@ -9,8 +9,10 @@ named by a handle id.
 The same `Executor` runs the reference in the grader's own process, so both
 implementations are driven by exactly the same code path.
 
-Started by `sandbox.py` as `python -I -c BOOT RUNTIME_DIR REQUEST_FD REPLY_FD`,
-with only this file, `wire.py` and `testfns.py` in RUNTIME_DIR.
+`main()` serves one submission. It is called in a fork of the zygote (`zygote.py`)
+or, with fork+exec, as `python -I -c BOOT RUNTIME_DIR REQUEST_FD REPLY_FD` (see
+`launch.py`); either way with only this file, `wire.py` and `testfns.py` in the
+worker's runtime folder.
 """
 from __future__ import annotations
 
