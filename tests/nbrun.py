@@ -32,3 +32,16 @@ def run_notebook(notebook: Path, workdir: Path, timeout: int = 120) -> nbformat.
                             resources={"metadata": {"path": str(workdir)}})
     client.execute()
     return nb
+
+
+def stdout_of(nb: nbformat.NotebookNode) -> str:
+    """Everything the notebook's code cells printed to stdout, in order."""
+    return "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", []) if out.get("output_type") == "stream"
+                   and out.get("name") == "stdout")
+
+
+def images_of(nb: nbformat.NotebookNode) -> list:
+    """The PNG outputs (plots) of the notebook's code cells."""
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+            if "image/png" in out.get("data", {})]

@@ -11,23 +11,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbrun import run_notebook
+from nbrun import run_notebook, stdout_of, images_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "assignments" / "07_capstone" / "train.ipynb"
 
 pytestmark = pytest.mark.slow
-
-
-def stdout_of(nb) -> str:
-    return "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
-                   for out in cell.get("outputs", []) if out.get("output_type") == "stream"
-                   and out.get("name") == "stdout")
-
-
-def images_of(nb) -> list:
-    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-            if "image/png" in out.get("data", {})]
 
 
 def test_notebook_runs_and_makes_its_points(tmp_path):
