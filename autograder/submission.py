@@ -5,15 +5,22 @@ any tree: files are found by name), a .zip of either, or .ipynb notebooks whose
 code cells make the module. Problems (a corrupted zip, a file under the wrong
 name, a notebook that is not JSON) become plain sentences in `problems`;
 loading never raises for bad student input.
+
+A symbolic link is never followed, at any depth: a link in a folder, a folder
+or file given that is itself a link, a link among a folder of submissions, a
+link stored in a zip. It is reported, never read: a link into `solutions/`
+must not earn the reference's marks.
 """
 from __future__ import annotations
 
+import ast
 import difflib
-import json
+import os
 import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from .topics import TOPICS
@@ -22,7 +29,10 @@ MAX_FILE_BYTES = 2 << 20           # one source file or notebook
 MAX_ZIP_TOTAL = 64 << 20           # all members of a zip, uncompressed
 MAX_ZIP_MEMBERS = 2000
 MAX_DEPTH = 6
+MAX_LINKS_REPORTED = 20            # one sentence each; the rest are counted
+SUFFIXES = (".zip", ".ipynb", ".py")                 # what a single-file submission may be
 TOPIC_FOLDER = re.compile(r"^\d\d_\w+$")             # 03_normalization
+NOT_GRADED = "is a symbolic link; links are not graded."
 
 
 @dataclass
@@ -45,44 +55,45 @@ def expected_names() -> dict[str, str]:
 # ----------------------------------------------------------------------------- discovery
 
 def looks_like_submission(path: Path) -> bool:
-    """A file, or a folder that holds course files itself (not a folder of submissions)."""
-    if path.is_file():
+    """A file or a link (one submission, graded or reported whole), or a folder that holds
+    course files itself, by name, as files, folders or links (not a folder of submissions)."""
+    if path.is_symlink() or not path.is_dir():
         return True
     wanted = expected_names()
-    for child in _walk(path, depth=0):
+    for child, mode in _walk(path, depth=0):
         if child.name in wanted or child.name == "assignments" or (
-                child.is_dir() and TOPIC_FOLDER.match(child.name)):
+                (stat.S_ISDIR(mode) or stat.S_ISLNK(mode)) and TOPIC_FOLDER.match(child.name)):
             return True
     return False
 
 
 def discover(paths: list[Path]) -> list[Path]:
-    """Expand each argument: a submission, or a folder of submissions."""
+    """Expand each argument: a submission, or a folder of submissions. A link among a
+    folder of submissions stays one entry of its own, for `load` to report."""
     found = []
     for path in paths:
-        if path.is_dir() and not looks_like_submission(path):
-            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-            found.extend(p for p in children if p.is_dir() or p.suffix in (".zip", ".ipynb", ".py"))
-        else:
+        if looks_like_submission(path):
             found.append(path)
+            continue
+        found.extend(child for child, mode in _walk(path, depth=0)
+                     if stat.S_ISLNK(mode) or stat.S_ISDIR(mode) or child.suffix in SUFFIXES)
     return found
 
 
 def load(path: Path) -> Submission:
-    name = path.stem if path.is_file() else path.name
-    sub = Submission(name=name, origin=str(path))
+    """One submission; never raises for bad student input. A link is reported, not read."""
+    sub = Submission(name=_name(path), origin=str(path))
     try:
-        if not path.exists():
+        if path.is_symlink():
+            sub.problems.append(f"{path.name} {NOT_GRADED}")
+        elif not path.exists():
             sub.problems.append(f"{path} does not exist.")
         elif path.is_dir():
-            _from_entries(sub, ((str(p.relative_to(path)), p.read_bytes) for p in _walk(path)
-                                if p.is_file() and not p.is_symlink()))
-            if not any(path.iterdir()):
-                sub.problems.append("The submission folder is empty.")
+            _from_folder(sub, path)
         elif path.suffix == ".zip":
             _from_zip(sub, path)
         elif path.suffix in (".ipynb", ".py"):
-            _from_entries(sub, [(path.name, path.read_bytes)])
+            _from_entries(sub, [(path.name, partial(_read, path))])
         else:
             sub.problems.append(f"{path.name}: expected a folder, a .zip, a .py or an .ipynb file.")
     except OSError as exc:
@@ -92,7 +103,16 @@ def load(path: Path) -> Submission:
     return sub
 
 
+def _name(path: Path) -> str:
+    """alice for alice/, alice.zip or alice.ipynb; a link is named without following it."""
+    if path.is_symlink():
+        return path.stem if path.suffix in SUFFIXES else path.name
+    return path.stem if path.is_file() else path.name
+
+
 def _walk(root: Path, depth: int = MAX_DEPTH):
+    """(path, lstat mode) of each entry under root, hidden ones aside, a folder before
+    what it holds. Nothing is followed: a link is yielded as itself, never entered."""
     if depth < 0:
         return
     try:
@@ -100,11 +120,43 @@ def _walk(root: Path, depth: int = MAX_DEPTH):
     except OSError:
         return
     for child in children:
-        if child.name.startswith(".") or child.name == "__pycache__" or child.is_symlink():
+        if child.name.startswith(".") or child.name == "__pycache__":
             continue
-        yield child
-        if child.is_dir():
+        try:
+            mode = child.lstat().st_mode
+        except OSError:
+            continue
+        yield child, mode
+        if stat.S_ISDIR(mode):
             yield from _walk(child, depth - 1)
+
+
+def _from_folder(sub: Submission, root: Path) -> None:
+    entries, links = [], []
+    for path, mode in _walk(root):
+        rel = path.relative_to(root).as_posix()
+        if stat.S_ISLNK(mode):
+            links.append(rel)
+        elif stat.S_ISREG(mode):
+            entries.append((rel, partial(_read, path)))
+    sub.problems.extend(f"{rel} {NOT_GRADED}" for rel in links[:MAX_LINKS_REPORTED])
+    if len(links) > MAX_LINKS_REPORTED:
+        sub.problems.append(f"{len(links) - MAX_LINKS_REPORTED} more symbolic links were not graded.")
+    _from_entries(sub, entries)
+    if not any(root.iterdir()):
+        sub.problems.append("The submission folder is empty.")
+    elif links and not sub.files:
+        sub.problems.append(_nothing_found_message(sub))
+
+
+def _read(path: Path) -> bytes:
+    """At most MAX_FILE_BYTES + 1 bytes of a regular file. O_NOFOLLOW refuses a link
+    even if one took the file's place after the folder was walked."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        return fh.read(MAX_FILE_BYTES + 1)
 
 
 def _from_zip(sub: Submission, path: Path) -> None:
@@ -190,25 +242,39 @@ def _decode(sub: Submission, rel: str, data: bytes) -> str | None:
         return data.decode("utf-8", errors="replace")
 
 
+# ----------------------------------------------------------------------------- notebooks
+
+# Cell magics whose body is Python that Jupyter runs: the body stays, in place. Any
+# other cell magic (%%bash, %%writefile, %%html, %%script ...) is not Python run by
+# the kernel, and its cell contributes nothing.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+
+
 def notebook_source(sub: Submission, rel: str, text: str) -> str | None:
-    """The code cells of a notebook, in order, as one module. IPython magics are commented out."""
-    try:
-        nb = json.loads(text)
-        cells = nb["cells"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        sub.problems.append(f"{rel} is not a valid notebook ({exc.__class__.__name__}: {exc}).")
+    """The code cells of a notebook, in order, as one module, read as Jupyter reads them.
+
+    Any nbformat version is read (and upgraded to 4). IPython syntax (`!ls`, `%time`,
+    `len?`, `%%bash`) becomes plain Python when the notebook is loaded (`_cell_code`),
+    so the module imports without IPython. A cell that is not valid Python is left
+    out with a sentence: in Jupyter it fails alone and the other cells still run.
+    """
+    cells = _code_cells(sub, rel, text)
+    if cells is None:
         return None
-    chunks = []
-    for cell in cells if isinstance(cells, list) else []:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        lines = ["# " + line if line.lstrip().startswith(("%", "!")) else line
-                 for line in source.splitlines()]
-        chunks.append("\n".join(lines))
-    if not chunks:
+    if not cells:
         sub.problems.append(f"{rel} has no code cells.")
+        return None
+    from IPython.core.inputtransformer2 import TransformerManager   # only once a notebook is read
+    ipython = TransformerManager()
+    chunks = []
+    for number, source in enumerate(cells, 1):
+        code, error = _cell_code(ipython, source)
+        if error is None:
+            chunks.append(code)
+        else:
+            sub.problems.append(f"{rel}: code cell {number} is not valid Python ({error}); "
+                                "it was left out, as Jupyter would run the other cells without it.")
+    if not chunks:
         return None
     # Jupyter compiles each cell alone, so `from __future__` may sit in any cell;
     # in one module it must come first.
@@ -216,6 +282,131 @@ def notebook_source(sub: Submission, rel: str, text: str) -> str | None:
     future = [line for line in text.splitlines() if line.startswith("from __future__ import")]
     body = [("# (moved to the top) " + line) if line in future else line for line in text.splitlines()]
     return "\n".join(future + body) + "\n"
+
+
+def _code_cells(sub: Submission, rel: str, text: str) -> list[str] | None:
+    """The sources of the code cells, or None (and a sentence) for an unreadable notebook.
+
+    nbformat.reads without its schema validation, which only logs (to the
+    terminal, mid-batch) what Jupyter itself forgives.
+    """
+    from nbformat import convert, reader                          # only once a notebook is read
+    try:
+        cells = convert(reader.reads(text), 4)["cells"]
+        if not isinstance(cells, list):
+            raise TypeError("'cells' is not a list")
+    except Exception as exc:          # nbformat raises many kinds for a malformed notebook
+        why = (str(exc).splitlines() or [""])[0][:200]
+        sub.problems.append(f"{rel} is not a valid notebook ({exc.__class__.__name__}: {why}).")
+        return None
+    sources = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            sources.append("".join(source) if isinstance(source, list) else str(source))
+    return sources
+
+
+def _cell_code(ipython, source: str) -> tuple[str, str | None]:
+    """One code cell as plain Python, or why it is not valid Python.
+
+    IPython's own transformer turns `!ls`, `%time x`, `len?` and `%%bash` into calls
+    on get_ipython(); those calls are then replaced: a Python cell magic (%%time)
+    leaves its body in place, any other cell magic leaves a comment, `%time CODE`
+    leaves CODE, and every other line magic or shell escape does nothing (as a
+    value, `!ls` is an empty list).
+    """
+    header = ""
+    while True:                            # %%time over %%capture over ...: one magic a turn
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+        try:
+            code = ipython.transform_cell(source)
+        except Exception:                  # IPython gives up on some broken input: judge it as is
+            code = source
+        tree, error = _parse(code)
+        if error is not None:
+            return "", error
+        magic = _cell_magic(tree)
+        if magic is None:
+            break
+        name, source = magic
+        name = name if re.fullmatch(r"\w+", name) else "?"
+        if name not in PYTHON_CELL_MAGICS:
+            return f"{header}# (a %%{name} cell: not run by the grader)\n", None
+        header += f"# %%{name}\n"
+    code = _replace_ipython_calls(code, tree)
+    _, error = _parse(code)
+    return header + code, error
+
+
+def _parse(code: str) -> tuple[ast.Module | None, str | None]:
+    """The tree of `code` once it compiles, or the reason it does not."""
+    try:
+        tree = ast.parse(code)
+        compile(tree, "<cell>", "exec", dont_inherit=True)     # what only the compiler finds
+    except SyntaxError as exc:
+        return None, f"line {exc.lineno}: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError, SystemError, OverflowError) as exc:
+        return None, f"{exc.__class__.__name__}: {exc}"
+    return tree, None
+
+
+def _ipython_call(node) -> tuple[str, list] | None:
+    """("system", ["ls"]) for get_ipython().system('ls'); None for anything else."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
+            and node.func.value.func.id == "get_ipython"):
+        return node.func.attr, [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+    return None
+
+
+def _cell_magic(tree: ast.Module) -> tuple[str, str] | None:
+    """(name, body) when the whole cell is one cell magic, as IPython writes %%name."""
+    if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
+        call = _ipython_call(tree.body[0].value)
+        if call and call[0] == "run_cell_magic" and len(call[1]) == 3 and all(
+                isinstance(a, str) for a in call[1]):
+            return call[1][0], call[1][2]
+    return None
+
+
+def _replace_ipython_calls(code: str, tree: ast.Module) -> str:
+    """`code` with each get_ipython() call replaced in place by plain Python."""
+    statements = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    spans = sorted((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset,
+                    _plain(*call, statement=id(node) in statements))
+                   for node in ast.walk(tree) if (call := _ipython_call(node)))
+    outermost, reach = [], (0, 0)
+    for span in spans:
+        if span[:2] >= reach:              # a call inside an argument goes with its call
+            outermost.append(span)
+            reach = span[2:4]
+    lines = code.split("\n")
+    for first, start, last, end, text in reversed(outermost):     # offsets are UTF-8 bytes
+        head, tail = lines[first - 1].encode()[:start], lines[last - 1].encode()[end:]
+        lines[first - 1:last] = [(head + text.encode() + tail).decode()]
+    return "\n".join(lines)
+
+
+def _plain(method: str, args: list, statement: bool) -> str:
+    """What replaces get_ipython().method(*args): a statement, or an expression."""
+    if method == "run_line_magic" and len(args) == 2 and args[0] == "time" and isinstance(args[1], str):
+        timed = args[1]                    # %time CODE runs CODE and gives its value
+        if statement and len(timed.splitlines()) == 1 and _compiles(timed, "exec"):
+            return timed
+        if not statement and _compiles(timed, "eval"):
+            return f"({timed})"
+    if statement:
+        return "pass"
+    return "[]" if method == "getoutput" else "None"
+
+
+def _compiles(code: str, mode: str) -> bool:
+    try:
+        compile(code, "<magic>", mode, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError, OverflowError):
+        return False
+    return True
 
 
 def _explain_misnamed(sub: Submission, others: list[str]) -> None:

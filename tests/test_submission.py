@@ -97,26 +97,116 @@ def test_py_file_wins_over_a_notebook_of_the_same_topic(tmp_path):
 
 # ----------------------------------------------------------------------------- notebooks
 
-def test_notebook_code_cells_are_joined_and_magics_commented_out(tmp_path):
+def test_notebook_code_cells_are_joined_in_order_with_future_imports_first(tmp_path):
     path = write(tmp_path / "grace" / "normalization.ipynb", nb(
         ("markdown", "# Homework\n%not code"),
         ("code", ["%matplotlib inline\n", "print('hello')"]),
-        ("code", "!pip install torch\n  %timeit f()\nimport torch"),
+        ("code", "!pip install torch\n%timeit f()\nimport torch"),
         ("code", "from __future__ import annotations\n\ndef f(x: Tensor) -> Tensor:\n    return x"),
     ))
     sub = load(path.parent)
     text = sub.files[NORM]
     assert sub.problems == []
     assert text.splitlines()[0] == "from __future__ import annotations"
-    assert "# %matplotlib inline" in text
-    assert "# !pip install torch" in text
-    assert "#   %timeit f()" in text
     assert "# Homework" not in text                       # markdown is not code
+    assert "get_ipython" not in text                      # the worker has no IPython
     assert text.index("print('hello')") < text.index("import torch") < text.index("def f(")
     compile(text, NORM, "exec")                           # a valid module, future import first
     namespace = {}
     exec(compile(text.replace("print('hello')", ""), NORM, "exec"), namespace)
     assert namespace["f"](3) == 3
+
+
+F = "def f(x):\n    return x + 1\n"
+
+
+def module_of(notebook: str) -> str:
+    """The module a notebook becomes; it must come with no problem."""
+    sub = submission.Submission("s")
+    source = notebook_source(sub, "n.ipynb", notebook)
+    assert sub.problems == []
+    assert "get_ipython" not in source and "IPython" not in source
+    return source
+
+
+def run_module(source: str) -> dict:
+    """Execute the module as the worker would import it: no IPython, a fresh namespace."""
+    namespace = {}
+    exec(compile(source, "nb", "exec"), namespace)
+    assert namespace["f"](1) == 2
+    return namespace
+
+
+@pytest.mark.parametrize("cells", [
+    ["files = !ls\nn = len(files)", F],
+    ["!pip install numpy", F],
+    ["%matplotlib inline\n" + F],
+    ["%load_ext autoreload\n%autoreload 2", F],
+    ["len?\nf??", F],
+    ["if True:\n    !ls\n    %env\n" + F],
+    ["%timeit -n1 f(1)", F],
+], ids=["getoutput", "pip", "matplotlib", "autoreload", "help", "indented", "timeit-line"])
+def test_notebook_line_magics_and_shell_escapes_do_nothing(cells):
+    run_module(module_of(nb(*[("code", c) for c in cells])))
+
+
+def test_notebook_shell_output_as_a_value_is_an_empty_list():
+    namespace = run_module(module_of(nb(("code", F + "files = !ls\ncount = len(files)"))))
+    assert namespace["files"] == [] and namespace["count"] == 0
+
+
+def test_notebook_time_line_magic_runs_its_code_and_gives_its_value():
+    namespace = run_module(module_of(nb(("code", F + "x = %time 1+1\n%time y = f(2)"))))
+    assert namespace["x"] == 2 and namespace["y"] == 3
+
+
+@pytest.mark.parametrize("magic", ["time", "timeit -n1 -r1", "capture out", "prun -q"])
+def test_notebook_python_cell_magic_keeps_its_body_in_place(magic):
+    source = module_of(nb(("code", f"%%{magic}\nfiles = !ls\n{F}")))
+    run_module(source)
+
+
+def test_notebook_nested_python_cell_magics_keep_the_body():
+    run_module(module_of(nb(("code", "%%time\n%%capture\n" + F))))
+
+
+@pytest.mark.parametrize("magic", ["bash", "sh", "script bash", "writefile helper.py", "html",
+                                   "javascript", "latex", "markdown", "svg"])
+def test_notebook_cell_magic_that_is_not_python_contributes_nothing(magic):
+    source = module_of(nb(("code", f"%%{magic}\n<b>not python</b> && echo $HOME\n"), ("code", F)))
+    assert "not python" not in source
+    run_module(source)
+
+
+def test_notebook_in_nbformat_3_is_read(tmp_path):
+    worksheet = {"metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# Homework"},
+        {"cell_type": "code", "metadata": {}, "language": "python", "outputs": [], "collapsed": False,
+         "input": ["%matplotlib inline\n", "def f(x):\n", "    return x + 1\n"]},
+    ]}
+    write(tmp_path / "s" / "normalization.ipynb",
+          json.dumps({"metadata": {"name": ""}, "nbformat": 3, "nbformat_minor": 0, "worksheets": [worksheet]}))
+    sub = load(tmp_path / "s")
+    assert sub.problems == []
+    run_module(sub.files[NORM])
+
+
+def test_notebook_cell_that_is_not_python_is_left_out_with_a_sentence():
+    sub = submission.Submission("s")
+    source = notebook_source(sub, "n.ipynb", nb(("code", "x = 1"), ("code", "def broken(:\n    pass"),
+                                                 ("code", F)))
+    assert problems_text(sub) == ("n.ipynb: code cell 2 is not valid Python (line 1: invalid syntax); "
+                                  "it was left out, as Jupyter would run the other cells without it.")
+    assert "broken" not in source
+    run_module(source)
+
+
+def test_truncated_notebook_is_a_problem_not_an_exception(tmp_path):
+    whole = nb(("code", F))
+    write(tmp_path / "s" / "normalization.ipynb", whole[: len(whole) // 2])
+    sub = load(tmp_path / "s")
+    assert sub.files == {}
+    assert "normalization.ipynb is not a valid notebook (NotJSONError" in problems_text(sub)
 
 
 def test_notebook_that_is_not_json_is_a_problem_not_an_exception(tmp_path):
@@ -290,3 +380,136 @@ def test_bundled_examples_are_discovered_one_per_student():
     root = Path(__file__).resolve().parents[1] / "examples" / "submissions"
     names = [p.name for p in discover([root])]
     assert names == ["alice", "bob", "carol.zip", "dave", "erin", "frank", "grace", "heidi"]
+
+
+# ----------------------------------------------------------------------------- symbolic links
+
+SECRET = "REFERENCE = 'the course solution: never to be read'\n"
+LINKED = {"03_normalization": NORM, "04_dropout": "dropout.py", "05_optimizers": "optimizers.py"}
+
+
+def solutions(tmp_path) -> Path:
+    """A stand-in for the course's solutions/ folder, with recognisable content."""
+    for folder, name in LINKED.items():
+        write(tmp_path / "solutions" / folder / name, SECRET)
+    return tmp_path / "solutions"
+
+
+def link(path: Path, target: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, path)
+    return path
+
+
+def not_graded(rel: str) -> str:
+    return f"{rel} is a symbolic link; links are not graded."
+
+
+def test_folder_of_links_into_solutions_is_one_submission_and_nothing_is_read(tmp_path):
+    ref = solutions(tmp_path)
+    mallory = tmp_path / "mallory"
+    for folder, name in LINKED.items():
+        link(mallory / name, ref / folder / name)
+    assert discover([mallory]) == [mallory]
+    sub = load(mallory)
+    assert sub.name == "mallory" and sub.files == {}
+    assert sub.problems[:3] == [not_graded(n) for n in sorted(LINKED.values())]
+    assert "No course files were found" in sub.problems[3]
+
+
+def test_folder_of_submissions_lists_a_linked_entry_under_its_own_name_with_a_reason(tmp_path):
+    ref = solutions(tmp_path)
+    root = tmp_path / "submissions"
+    write(root / "alice" / NORM, SOURCE)
+    link(root / "mallory", ref / "03_normalization")
+    link(root / "eve.zip", make_zip(tmp_path / "real.zip", {NORM: SECRET}))
+    link(root / "trent.py", ref / "04_dropout" / "dropout.py")
+    link(root / "ghost", tmp_path / "nowhere")
+    found = discover([root])
+    assert found == [root / n for n in ["alice", "eve.zip", "ghost", "mallory", "trent.py"]]
+    subs = {s.name: s for s in map(load, found)}
+    assert subs["alice"].files == {NORM: SOURCE} and subs["alice"].problems == []
+    for name, entry in [("eve", "eve.zip"), ("ghost", "ghost"), ("mallory", "mallory"), ("trent", "trent.py")]:
+        assert subs[name].files == {} and subs[name].problems == [not_graded(entry)]
+
+
+@pytest.mark.parametrize("entry", [NORM, "assignments", "03_normalization"])
+def test_course_named_link_makes_its_folder_one_submission(tmp_path, entry):
+    ref = solutions(tmp_path)
+    folder = tmp_path / "mallory"
+    write(folder / "scratch" / "notes.py", "x = 1\n")
+    link(folder / entry, ref / "03_normalization" / NORM if entry == NORM else ref)
+    assert discover([folder]) == [folder]
+    sub = load(folder)
+    assert sub.files == {} and not_graded(entry) in sub.problems
+
+
+def test_link_beside_real_files_is_reported_and_the_real_files_are_graded(tmp_path):
+    ref = solutions(tmp_path)
+    write(tmp_path / "alice" / NORM, SOURCE)
+    link(tmp_path / "alice" / "dropout.py", ref / "04_dropout" / "dropout.py")
+    sub = load(tmp_path / "alice")
+    assert sub.files == {NORM: SOURCE}
+    assert sub.problems == [not_graded("dropout.py")]
+
+
+def test_link_three_deep_in_an_assignments_tree_is_reported_by_its_path_and_not_read(tmp_path):
+    ref = solutions(tmp_path)
+    bob = tmp_path / "bob"
+    write(bob / "assignments" / "03_normalization" / NORM, SOURCE)
+    link(bob / "assignments" / "04_dropout" / "dropout.py", ref / "04_dropout" / "dropout.py")
+    sub = load(bob)
+    assert sub.files == {NORM: SOURCE}
+    assert sub.problems == [not_graded("assignments/04_dropout/dropout.py")]
+
+
+def test_link_to_a_folder_is_reported_and_not_entered(tmp_path):
+    ref = solutions(tmp_path)
+    link(tmp_path / "carol" / "assignments", ref)
+    sub = load(tmp_path / "carol")
+    assert sub.files == {}
+    assert sub.problems[0] == not_graded("assignments")
+    assert "03_normalization" not in problems_text(sub)       # nothing inside was listed
+
+
+def test_dangling_link_is_reported_not_an_error(tmp_path):
+    link(tmp_path / "dave" / NORM, tmp_path / "nowhere.py")
+    sub = load(tmp_path / "dave")
+    assert sub.files == {}
+    assert sub.problems[0] == not_graded(NORM)
+
+
+@pytest.mark.parametrize("suffix", [".py", ".ipynb", ".zip"])
+def test_single_file_given_as_a_link_is_reported_not_read(tmp_path, suffix):
+    real = {".py": lambda p: write(p, SECRET),
+            ".ipynb": lambda p: write(p, nb(("code", SECRET))),
+            ".zip": lambda p: make_zip(p, {NORM: SECRET})}[suffix](tmp_path / f"normalization{suffix}")
+    given = link(tmp_path / "given" / f"alice{suffix}", real)
+    assert discover([given]) == [given]
+    sub = load(given)
+    assert sub.name == "alice" and sub.files == {}
+    assert sub.problems == [not_graded(f"alice{suffix}")]
+
+
+def test_submission_folder_given_as_a_link_is_reported_not_read(tmp_path):
+    ref = solutions(tmp_path)
+    given = link(tmp_path / "alice", ref / "03_normalization")
+    assert discover([given]) == [given]
+    sub = load(given)
+    assert sub.name == "alice" and sub.files == {}
+    assert sub.problems == [not_graded("alice")]
+
+
+def test_many_links_are_counted_after_the_first_few(tmp_path):
+    target = write(tmp_path / "target.py", SECRET)
+    for i in range(submission.MAX_LINKS_REPORTED + 5):
+        link(tmp_path / "s" / f"l{i:02}.py", target)
+    sub = load(tmp_path / "s")
+    assert sub.problems[submission.MAX_LINKS_REPORTED] == "5 more symbolic links were not graded."
+    assert len(sub.problems) == submission.MAX_LINKS_REPORTED + 2        # and: no course files
+
+
+def test_a_link_put_in_place_of_a_file_after_the_walk_is_refused_when_read(tmp_path):
+    path = link(tmp_path / NORM, write(tmp_path / "target.py", SECRET))
+    with pytest.raises(OSError):
+        submission._read(path)
