@@ -4,7 +4,7 @@ Names are resolved through imports and aliases (`import torch.nn.functional as F
 `from torch.nn.functional import batch_norm as bn`, `f = F.batch_norm`,
 `getattr(F, "batch_norm")`, `importlib.import_module("torch.optim")`), so a
 renamed import is still seen. What this cannot see (a name built from pieces
-at run time) the worker records while the code runs (worker.ForbiddenRecorder).
+at run time) the worker cannot run at all: guard.py makes it unreachable there.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from . import forbidden, wire
+from . import forbidden, guard, wire
 from .checks import Check, TopicChecks
 from .compare import compare
 from .config import Config
@@ -44,10 +44,14 @@ class SubmissionResult:
 
 
 class StudentSession:
-    """The submission's side: a worker with the student's modules imported.
+    """The submission's side: a worker with one topic's module imported.
 
-    The worker is replaced after a crash or a timeout; modules that failed to
-    import (or hung while importing) are not imported again.
+    Each topic gets its own worker, started with that topic's forbidden built-ins
+    made unreachable (guard.py) before any student file exists in it: a topic that
+    forbids F.batch_norm is graded where F.batch_norm cannot run, while residual,
+    which builds on PyTorch's BatchNorm, is graded where it can. The worker is
+    replaced after a crash or a timeout; a module that failed to import (or hung
+    while importing) is not imported again.
     """
 
     def __init__(self, submission: Submission, topics: list[Topic], pool: WorkerPool, config: Config):
@@ -56,9 +60,8 @@ class StudentSession:
         self.pool = pool
         self.config = config
         self.worker: Worker | None = None
+        self.worker_topic: str | None = None
         self.imports: dict[str, ImportState] = {}
-        self.forbidden_at_import: dict[str, set[str]] = {}
-        self.rules = {t.name: list(t.forbidden) for t in TOPICS.values()}
 
     def _request(self, worker: Worker, message: dict, timeout: float) -> dict:
         reply = wire.loads(worker.request(wire.dumps(message), timeout))
@@ -66,53 +69,71 @@ class StudentSession:
             raise wire.WireError("malformed reply")
         return reply
 
-    def ready_worker(self) -> Worker:
-        if self.worker is not None and not self.worker.dead:
+    def ready_worker(self, topic: Topic) -> Worker:
+        if self.worker is not None and not self.worker.dead and self.worker_topic == topic.name:
             return self.worker
         if self.worker is not None:
             self.worker.close()
         worker = self.pool.take()
-        self.worker = worker
+        self.worker, self.worker_topic = worker, topic.name
         self._request(worker, {"op": "configure", "threads": self.config.worker_threads,
-                               "forbidden": self.rules, "cuda": "cuda" in self.config.devices}, 120)
+                               "guard": topic.guard.as_data(),
+                               "cuda": "cuda" in self.config.devices}, 120)
         self._request(worker, {"op": "write", "files": self.submission.files}, 30)
-        for topic in self.topics:
-            state = self.imports.get(topic.name)
-            if state is not None and not state.ok:
-                continue
-            if topic.filename not in self.submission.files:
-                continue
-            message = {"op": "import", "module": topic.module, "topic": topic.name,
-                       "as": graded_name(topic), "stand_ins": topic.stand_ins}
-            try:
-                reply = self._request(worker, message, self.config.import_timeout)
-            except WorkerTimeout:
+        state = self.imports.get(topic.name)
+        if (state is not None and not state.ok) or topic.filename not in self.submission.files:
+            return worker
+        message = {"op": "import", "module": topic.module, "as": graded_name(topic),
+                   "stand_ins": topic.stand_ins}
+        try:
+            reply = self._request(worker, message, self.config.import_timeout)
+        except WorkerTimeout:
+            self.imports[topic.name] = ImportState(
+                False, f"Importing {topic.filename} did not finish within "
+                f"{self.config.import_timeout:.0f} s: is there an endless loop or a long "
+                "computation at module level (outside any function)?", status="timeout")
+            worker.close()
+            return self.ready_worker(topic)
+        except (WorkerDied, wire.WireError) as exc:
+            name = forbidden_use(exc, worker)
+            if name is not None:
                 self.imports[topic.name] = ImportState(
-                    False, f"Importing {topic.filename} did not finish within "
-                    f"{self.config.import_timeout:.0f} s: is there an endless loop or a long "
-                    "computation at module level (outside any function)?", status="timeout")
-                worker.close()
-                return self.ready_worker()
-            except (WorkerDied, wire.WireError) as exc:
+                    False, f"Importing {topic.filename} used {name}, which this assignment does "
+                    "not allow (at module level, outside any function). Nothing in it could be "
+                    "graded while it does.", status="forbidden")
+            else:
                 self.imports[topic.name] = ImportState(
                     False, f"Importing {topic.filename} stopped the worker: {exc}.",
                     detail=worker.output_log())
-                worker.close()
-                return self.ready_worker()
-            if "error" in reply:
-                self.imports[topic.name] = import_failure(topic, reply["error"])
-            else:
-                self.imports[topic.name] = ImportState(True)
-                self.forbidden_at_import[topic.name] = set(reply.get("forbidden") or [])
+            worker.close()
+            return self.ready_worker(topic)
+        if "error" in reply:
+            self.imports[topic.name] = import_failure(topic, reply["error"])
+        else:
+            self.imports[topic.name] = ImportState(True)
         return worker
 
     def impl(self, topic: Topic, timeout: float) -> Impl:
-        worker = self.ready_worker()
+        worker = self.ready_worker(topic)
         return Impl(WorkerConnection(worker, timeout), graded_name(topic), topic.name, timeout)
 
     def close(self):
         if self.worker is not None:
             self.worker.close()
+
+
+def forbidden_use(error: BaseException | None, worker: Worker | None) -> str | None:
+    """The built-in a worker died touching, if it died that way (guard.FORBIDDEN_EXIT).
+
+    The exit status is read by the grader, outside the worker; the name comes from
+    the worker's log and only decorates the message (a submission that fakes the
+    status only costs itself points)."""
+    if not isinstance(error, WorkerDied) or error.code != guard.FORBIDDEN_EXIT:
+        return None
+    lines = worker.output_log(limit=1 << 20).splitlines() if worker is not None else []
+    names = [line[len(guard.LOG_PREFIX):].strip() for line in lines if line.startswith(guard.LOG_PREFIX)]
+    name = names[-1][:120] if names else ""
+    return name or "a forbidden PyTorch built-in"
 
 
 def graded_name(topic: Topic) -> str:
@@ -185,7 +206,7 @@ class CaseRunner:
         except Exception:             # noqa: BLE001 - the driver meets a broken worker itself
             pass
         got = run_driver(check, impl, device, seed)
-        found = self._forbidden(impl)
+        found = self._forbidden_in_source(impl.log.calls)
         if found:
             return self.outcome(check, device, share, "forbidden", found)
         if got.error is not None:
@@ -233,6 +254,9 @@ class CaseRunner:
                                 f"Your code did not finish within {self.session.config.timeout_scale * (check.timeout or self.topic.timeout):.0f} s "
                                 "on this check (an endless loop, or a very slow Python loop over elements?).")
         if isinstance(error, WorkerDied):
+            name = forbidden_use(error, self.session.worker)
+            if name is not None:
+                return self.outcome(check, device, share, "forbidden", forbidden_message([name]))
             detail = self.session.worker.output_log() if self.session.worker else ""
             return self.outcome(check, device, share, "error",
                                 f"Your code stopped the grading process: {error}.", detail)
@@ -255,24 +279,19 @@ class CaseRunner:
                             f"The check could not use what your code returned: "
                             f"{type(error).__name__}: {error}.")
 
-    def _forbidden(self, impl: Impl) -> str:
-        names = set(impl.log.forbidden) | self.session.forbidden_at_import.get(self.topic.name, set())
+    def _forbidden_in_source(self, calls: list[str]) -> str:
+        """Forbidden names in the source of what the driver called (or at module level).
+
+        The clear, early word; the verdict does not rest on it, since the worker makes
+        the built-ins unreachable however they are named (guard.py)."""
         called = set()
-        for root in impl.log.calls:
+        for root in calls:
             called |= forbidden.reachable(root, self.refs)
         lines = {}
         for finding in self.static:
             if finding.scope is None or finding.scope in called:
-                names.add(finding.name)
                 lines.setdefault(finding.name, finding.line)
-        if not names:
-            return ""
-        parts = [f"{n} (line {lines[n]})" if n in lines else n for n in sorted(names)]
-        if names & set(TAMPER):
-            return (f"Your code uses {', '.join(parts)}: it reaches into the grading process itself, "
-                    "which is not allowed in any topic. This check earns no credit while it does.")
-        return (f"Your code uses {', '.join(parts)}, which this assignment does not allow: the point "
-                "is to write it yourself. This check earns no credit while it is used.")
+        return forbidden_message([f"{n} (line {line})" for n, line in sorted(lines.items())])
 
     def _diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
         """Name a known mistake when the submission's outputs match the mistaken reference's."""
@@ -337,6 +356,17 @@ def grade_submission(submission: Submission, plan: dict[str, TopicChecks], refer
         session.close()
     result.seconds = time.monotonic() - started
     return result
+
+
+def forbidden_message(parts: list[str]) -> str:
+    if not parts:
+        return ""
+    if any(p.split(" ")[0] in TAMPER or p.split(" ")[0].startswith(TAMPER) for p in parts):
+        return (f"Your code uses {', '.join(parts)}: it reaches into PyTorch's dispatcher or the "
+                "process's memory, which is not allowed in any topic. This check earns no credit "
+                "while it does.")
+    return (f"Your code uses {', '.join(parts)}, which this assignment does not allow: the point "
+            "is to write it yourself. This check earns no credit while it is used.")
 
 
 def static_findings(submission: Submission, topic: Topic):

@@ -10,7 +10,9 @@ driver cannot tell them apart and both are treated the same way:
   come back as `Ref`s (handles);
 - an argument changed in place on the other side is changed in place here too,
   and the change is logged, so a check can tell "updated running_mean in place"
-  from "modified its input x";
+  from "modified its input x". The other side sends every tensor argument back as
+  it is after the call; whether it changed is decided here, against a copy kept
+  here, never by the other side;
 - an exception on the other side is raised here as `RemoteError`.
 """
 from __future__ import annotations
@@ -68,10 +70,9 @@ class WorkerConnection:
 
 @dataclass
 class CallLog:
-    """What one driver run did on the other side: calls, in-place changes, forbidden uses."""
+    """What one driver run did on the other side: calls and in-place changes."""
     calls: list[str] = field(default_factory=list)              # top-level names called
     mutated: list[tuple[str, Any]] = field(default_factory=list)  # (call name, argument key)
-    forbidden: set[str] = field(default_factory=set)
 
 
 class Impl:
@@ -95,7 +96,6 @@ class Impl:
         reply = wire.loads(reply_bytes, handle=self._handle)
         if not isinstance(reply, dict):
             raise wire.WireError("malformed reply")
-        self.log.forbidden.update(str(n) for n in reply.get("forbidden") or [])
         if "error" in reply:
             raise RemoteError(reply["error"])
         return reply
@@ -112,12 +112,19 @@ class Impl:
         if backward is not None:
             message["backward"] = backward
         self.log.calls.append(ref._root)
+        sent = {key: t.detach().clone() for key, t in _tensor_args(args, kwargs)}
         reply = self._request(message)
-        for key, new in reply.get("mutated") or []:
-            self.log.mutated.append((ref._label(), key))
-            local = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(key)
-            if isinstance(local, torch.Tensor) and isinstance(new, torch.Tensor) \
-                    and local.shape == new.shape and local.dtype == new.dtype:
+        back = {}
+        for pair in reply.get("args_after") or []:
+            if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                back[pair[0]] = pair[1]
+        for key, before in sent.items():
+            new = back.get(key)
+            if _same(before, new):
+                continue
+            self.log.mutated.append((ref._label(), key))        # a missing one counts as changed
+            local = args[key] if isinstance(key, int) else kwargs[key]
+            if isinstance(new, torch.Tensor) and local.shape == new.shape and local.dtype == new.dtype:
                 with torch.no_grad():
                     local.copy_(new.to(local.device))
         if backward is not None:
@@ -153,6 +160,32 @@ class Ref:
     def _label(self) -> str:
         tail = "".join(f".{k}" if kind == "attr" else f"[{k!r}]" for kind, k in self._path)
         return self._root + tail if "handle" in self._base else tail.lstrip(".")
+
+
+def _tensor_args(args, kwargs):
+    """(key, tensor) for the plain tensors among the arguments (Parameters live elsewhere)."""
+    for i, a in enumerate(args):
+        if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
+            yield i, a
+    for k, a in kwargs.items():
+        if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
+            yield k, a
+
+
+def _same(sent: torch.Tensor, back) -> bool:
+    """Whether the tensor that came back equals the one sent (NaN equal to NaN)."""
+    if not isinstance(back, torch.Tensor):
+        return False
+    if sent.shape != back.shape or sent.dtype != back.dtype or sent.device.type != back.device.type:
+        return False
+    if sent.device.type == "meta":
+        return True                                 # no values to compare
+    back = back.to(sent.device)
+    if torch.equal(sent, back):
+        return True
+    return bool((sent.is_floating_point() or sent.is_complex())
+                and torch.equal(sent.isnan(), back.isnan())
+                and torch.equal(sent.nan_to_num(), back.nan_to_num()))
 
 
 def _send_ref(value):

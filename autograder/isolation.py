@@ -95,8 +95,11 @@ def keep_paths() -> list[Path]:
     return keep
 
 
-def mount_plan(scratch: Path, hide: list[Path]) -> list[list]:
+def mount_plan(scratch: Path, hide: list[Path], blank_files: list[str] = ()) -> list[list]:
     """The mount namespace's set-up, as data: [step, args..., required].
+
+    `blank_files` are files the worker sees as empty (/dev/null bound over them): the
+    sources of the built-ins a topic's guard blocks (launch.guarded_sources).
 
     Run by the zygote's workers (zygote.apply_mount_plan) and, as a shell script,
     by the fork+exec launcher (`wrap`), so both hide exactly the same places.
@@ -117,6 +120,7 @@ def mount_plan(scratch: Path, hide: list[Path]) -> list[list]:
     for h in hidden:
         if not _inside(scratch, h) and not any(_inside(k, h) for k in keep):
             plan.append(["remount_ro", str(h), False])
+    plan += [["bind", "/dev/null", str(f), True] for f in blank_files]
     return plan
 
 
@@ -162,10 +166,16 @@ def _q(value) -> str:
 # ----------------------------------------------------------------------------- cgroups
 
 class CGroup:
-    """A cgroup v1 memory + pids group for one worker; removed by `close()`."""
+    """A cgroup v1 memory + pids group; removed, with any group left inside it, by `close()`.
 
-    def __init__(self, name: str, memory_bytes: int, max_pids: int = 128):
-        self.dirs = [CGROUP_V1 / "memory" / "ag" / name, CGROUP_V1 / "pids" / "ag" / name]
+    A worker's group lies inside its batch's group (`parent`, see `batch_cgroup`) when
+    there is one: the kernel then holds every worker to its own limits and all of them
+    together to the batch's.
+    """
+
+    def __init__(self, name: str, memory_bytes: int, max_pids: int = 128, parent: str = ""):
+        self.name = name
+        self.dirs = [CGROUP_V1 / controller / "ag" / parent / name for controller in ("memory", "pids")]
         for d in self.dirs:
             d.mkdir(parents=True, exist_ok=True)
         mem = self.dirs[0]
@@ -185,16 +195,29 @@ class CGroup:
                 fh.write("0")
 
     def kill_all(self) -> None:
-        """SIGKILL every process in the group, wherever its session or process group is."""
-        try:
-            pids = (self.dirs[0] / "cgroup.procs").read_text().split()
-        except OSError:
-            return
-        for pid in pids:
+        """SIGKILL every process in the group and in the groups inside it, wherever its
+        session or process group is."""
+        for d in _tree(self.dirs[0]):
             try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError, ValueError):
-                pass
+                pids = (d / "cgroup.procs").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError, ValueError):
+                    pass
+
+    def pids(self) -> tuple[int, int]:
+        """(tasks now, most tasks at once so far): processes and threads, those of the
+        groups inside it included. The peak is the current count on kernels without pids.peak."""
+        def read(name: str) -> int:
+            return int((self.dirs[1] / name).read_text())
+        now = read("pids.current")
+        try:
+            return now, read("pids.peak")
+        except OSError:
+            return now, now
 
     def oom_killed(self) -> bool:
         try:
@@ -207,18 +230,39 @@ class CGroup:
         """Remove the group once its last process is gone (a killed worker takes a moment)."""
         import time
         deadline = time.monotonic() + 2.0
-        for d in self.dirs:
-            while True:
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break              # a later grader's sweep removes it
-                    self.kill_all()
-                    time.sleep(0.01)
+        while any(d.exists() for d in self.dirs):
+            for d in self.dirs:
+                _remove_tree(d)
+            if time.monotonic() > deadline:
+                break                      # a later grader's sweep removes it
+            if any(d.exists() for d in self.dirs):
+                self.kill_all()
+                time.sleep(0.01)
+
+
+def batch_cgroup(memory_bytes: int, max_pids: int) -> CGroup:
+    """The group every worker of one batch lives in (`Limits.cgroup_parent`): whatever the
+    number of jobs, the batch's workers together stay within these bounds."""
+    import secrets
+    return CGroup(owned_prefix("b") + secrets.token_hex(4), memory_bytes, max_pids)
+
+
+def _tree(group: Path) -> list[Path]:
+    """A cgroup folder and every group folder inside it, innermost first."""
+    try:
+        inner = [d for d in group.iterdir() if d.is_dir()]
+    except OSError:
+        return []
+    return [t for d in inner for t in _tree(d)] + [group]
+
+
+def _remove_tree(group: Path) -> None:
+    """rmdir every empty group in the tree; one that still has processes stays."""
+    for d in _tree(group):
+        try:
+            d.rmdir()
+        except OSError:
+            pass
 
 
 def owned_prefix(kind: str) -> str:
@@ -252,10 +296,8 @@ def sweep_leftovers() -> None:
         if base.is_dir():
             for d in base.iterdir():
                 if _owner_is_dead(d.name):
-                    try:
-                        d.rmdir()      # fails on a group that still has processes
-                    except OSError:
-                        pass
+                    _remove_tree(d)    # a batch's group with its workers' groups inside;
+                                       # a group that still has processes stays
     for base, kinds in ((SANDBOX_BASE, ("w",)), (Path(tempfile.gettempdir()), ("ag_worker", "ag_reference", "ag_zygote"))):
         if not base.is_dir():
             continue

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import isolation
 
-RUNTIME_FILES = ("worker.py", "wire.py", "testfns.py")
+RUNTIME_FILES = ("worker.py", "wire.py", "testfns.py", "guard.py")
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); import worker; "
         "worker.main(sys.argv[2:])")
 ZYGOTE_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.main(sys.argv[2:])"
@@ -50,8 +50,9 @@ def start(*, scratch: Path, uid: int | None, layers: isolation.Layers, cgroup, h
     scratch/runtime. Returns a Popen-like handle.
     """
     if use_zygote():
+        mounts = isolation.mount_plan(scratch, hide, guarded_sources()) if layers.namespaces else []
         spec = {"scratch": str(scratch), "uid": uid, "env": env, "namespaces": layers.namespaces,
-                "mounts": isolation.mount_plan(scratch, hide) if layers.namespaces else [],
+                "mounts": mounts,
                 "cgroup_procs": [str(d / "cgroup.procs") for d in cgroup.dirs] if cgroup else [],
                 "rlimits": rlimits}
         try:
@@ -64,6 +65,27 @@ def start(*, scratch: Path, uid: int | None, layers: isolation.Layers, cgroup, h
         command, cwd=scratch, env=env, pass_fds=fds, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         preexec_fn=_limit_child(rlimits, cgroup), close_fds=True)
+
+
+def guarded_modules() -> list[str]:
+    """Every module whose Python code a topic's guard may block (guard.py)."""
+    from .topics import ALL_GUARDS
+    return sorted({module for module, _ in ALL_GUARDS.python})
+
+
+_sources: list[str] = []
+
+
+def guarded_sources() -> list[str]:
+    """Their source and bytecode files, which a zygote's worker must not read: it has the
+    modules in memory already (the zygote imported them), so a file could only serve to
+    rebuild a blocked built-in. (The fork+exec launcher imports torch itself and needs them.)"""
+    if not _sources:
+        from . import guard
+        targets = [[m, ""] for m in guarded_modules()]
+        guard.preload(targets)
+        _sources.extend(guard.source_files(targets))
+    return list(_sources)
 
 
 def _limit_child(rlimits: dict[str, int], cgroup):
@@ -116,7 +138,8 @@ class Zygote:
         copy_runtime(self.folder, ("zygote.py",))
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", ZYGOTE_BOOT, str(self.folder), str(theirs.fileno())],
+            [sys.executable, "-I", "-c", ZYGOTE_BOOT, str(self.folder), str(theirs.fileno()),
+             json.dumps(guarded_modules())],
             cwd=self.folder, env={**env, "HOME": str(self.folder), "TMPDIR": str(self.folder)},
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             start_new_session=True)          # Ctrl-C in the terminal is the grader's to handle

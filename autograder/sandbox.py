@@ -30,7 +30,14 @@ RUNTIME_FILES = launch.RUNTIME_FILES
 
 
 class WorkerDied(RuntimeError):
-    """The worker exited or was killed while a request was in flight."""
+    """The worker exited or was killed while a request was in flight.
+
+    `code`: its exit status as the grader saw it (negative: killed by that signal),
+    or None when it is not known."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 class WorkerTimeout(WorkerDied):
@@ -39,18 +46,24 @@ class WorkerTimeout(WorkerDied):
 
 @dataclass(frozen=True)
 class Limits:
-    memory_bytes: int = 6 << 30        # address space; not applied when CUDA is used
-    cpu_seconds: int = 900             # whole-process CPU time
-    output_bytes: int = 8 << 20        # the student's stdout/stderr log
+    """What one worker may use. docs/SECURITY.md gives each value with what an honest
+    worker was measured to use and why the margin; tests/test_limits.py keeps the two equal."""
+    memory_bytes: int = 2 << 30        # address space (RLIMIT_AS; with CUDA, RSS is watched
+                                       # instead) and the worker cgroup's memory limit
+    cpu_seconds: int = 300             # CPU time of each of the worker's processes
+    output_bytes: int = 8 << 20        # the student's stdout/stderr log; any file it writes
+    open_files: int = 256              # file descriptors of each process
     threads: int = 1                   # torch intra-op threads in the worker
     use_cuda: bool = False
-    max_processes: int = 256           # processes and threads of the worker's own uid
+    max_processes: int = 32            # processes and threads: the worker's cgroup and its uid
     hide: tuple[str, ...] = ()         # more trusted folders to hide (the grader's output)
+    cgroup_parent: str = ""            # the batch's cgroup (isolation.batch_cgroup), if any
 
 
 def _rlimits(limits: Limits, drop_uid: bool) -> dict[str, int]:
     """The rlimits every worker runs under, by resource name."""
-    out = {"RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_FSIZE": limits.output_bytes, "RLIMIT_CORE": 0}
+    out = {"RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_FSIZE": limits.output_bytes, "RLIMIT_CORE": 0,
+           "RLIMIT_NOFILE": limits.open_files}
     if drop_uid:                       # counts the worker uid's processes and threads
         out["RLIMIT_NPROC"] = limits.max_processes
     if not limits.use_cuda:            # CUDA maps huge virtual ranges; RSS is watched instead
@@ -97,7 +110,7 @@ class Worker:
         if self.layers.cgroup:
             try:
                 self.cgroup = isolation.CGroup(self.scratch.name, limits.memory_bytes,
-                                               limits.max_processes)
+                                               limits.max_processes, parent=limits.cgroup_parent)
             except OSError:
                 self.cgroup = None
         req_r, self._req_w = os.pipe()
@@ -128,7 +141,7 @@ class Worker:
             wire.send(self._req_w, payload)
         except (BrokenPipeError, OSError):
             self.kill(grace=1.0)
-            raise WorkerDied(self._death_reason()) from None
+            raise self._died() from None
         deadline = time.monotonic() + timeout
         try:
             header = self._read(8, deadline)
@@ -151,7 +164,7 @@ class Worker:
             if not ready:
                 if self.proc.poll() is not None:
                     self.kill()
-                    raise WorkerDied(self._death_reason())
+                    raise self._died()
                 if self.limits.use_cuda and self.rss_bytes() > self.limits.memory_bytes:
                     self.kill()         # RLIMIT_AS breaks CUDA, so memory is watched instead
                     raise WorkerDied(f"the worker used more than {self.limits.memory_bytes >> 30} GiB "
@@ -160,7 +173,7 @@ class Worker:
             chunk = os.read(self._rep_r, min(left, 1 << 20))
             if not chunk:
                 self.kill(grace=1.0)
-                raise WorkerDied(self._death_reason())
+                raise self._died()
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
@@ -185,11 +198,15 @@ class Worker:
                     total += int(fields[21]) * resource.getpagesize()
         return total
 
-    def _death_reason(self) -> str:
+    def _died(self) -> WorkerDied:
         try:
             code = self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            return "the worker stopped answering"
+            return WorkerDied("the worker stopped answering")
+        return WorkerDied(self._death_reason(code), code)
+
+    @staticmethod
+    def _death_reason(code: int) -> str:
         if code == launch.SETUP_FAILED:
             return "the worker's sandbox could not be set up (a grading problem, not the submission's)"
         if code < 0:
@@ -242,6 +259,42 @@ class Worker:
         if self.cgroup is not None:
             self.cgroup.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- pool sizing
+
+BATCH_MEMORY_FRACTION = 0.5     # of the machine's memory, for all the workers of one batch
+# A started worker waiting in the pool (measured: docs/SECURITY.md): 2 tasks and 3 MiB
+# forked from the zygote, 3 tasks and 145 MiB by fork+exec (it has imported torch itself).
+IDLE_WORKER_TASKS = 3
+IDLE_WORKER_BYTES = 256 << 20
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the workers of one batch may use together: derived from the machine and the
+    per-worker limits, never from the number of jobs asked for."""
+    machine_bytes: int      # the machine's memory
+    memory_bytes: int       # the batch cgroup's memory limit
+    max_pids: int           # the batch cgroup's pids limit
+    workers: int            # workers busy at once, each free to reach its own limits
+
+
+def physical_memory() -> int:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def capacity(limits: Limits, machine_bytes: int | None = None) -> Capacity:
+    """How many workers this machine holds at once, and the batch cgroup's bounds.
+
+    Each busy worker may reach its own memory and process limits without the batch's
+    limits stopping it first (they would stop its neighbours too), beside a spare started
+    ahead of need (WorkerPool keeps one a job).
+    """
+    machine = machine_bytes or physical_memory()
+    budget = int(machine * BATCH_MEMORY_FRACTION)
+    workers = max(1, budget // (limits.memory_bytes + IDLE_WORKER_BYTES))
+    return Capacity(machine, budget, workers * (limits.max_processes + IDLE_WORKER_TASKS), workers)
 
 
 class WorkerPool:

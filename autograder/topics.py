@@ -8,6 +8,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
+class Guard:
+    """What the worker makes unreachable while a topic is graded (see guard.py).
+
+    kernels: patterns over dispatcher operator names, any namespace
+             ("aten::native_batch_norm", "quantized::layer_norm").
+    python:  (module, pattern over the names of its functions and classes) for
+             built-ins written in Python (torch.optim.Adam, torch._refs' layer norm).
+    """
+    kernels: tuple[str, ...] = ()
+    python: tuple[tuple[str, str], ...] = ()
+
+    def __add__(self, other: "Guard") -> "Guard":
+        return Guard(self.kernels + other.kernels, self.python + other.python)
+
+    def as_data(self) -> dict:
+        return {"kernels": list(self.kernels), "python": [list(t) for t in self.python]}
+
+
+@dataclass(frozen=True)
 class Topic:
     name: str                    # "normalization": the word on the command line
     folder: str                  # "03_normalization": under assignments/ and solutions/
@@ -18,6 +37,7 @@ class Topic:
     # points in normalization only, not again in residual.
     stand_ins: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0        # seconds per call in the worker (an honest call takes milliseconds)
+    guard: Guard = Guard()       # forbidden built-ins, made unreachable at run time
 
     @property
     def filename(self) -> str:
@@ -46,14 +66,15 @@ _NORM = ("torch.nn.functional.batch_norm", "torch.nn.functional.layer_norm",
          "torch.nn.BatchNorm1d", "torch.nn.BatchNorm2d", "torch.nn.BatchNorm3d",
          "torch.nn.LayerNorm", "torch.nn.GroupNorm", "torch.nn.InstanceNorm1d",
          "torch.nn.InstanceNorm2d", "torch.nn.SyncBatchNorm", "torch.nn.LazyBatchNorm1d",
-         "torch.nn.modules.batchnorm", "torch.nn.modules.normalization")
+         "torch.nn.modules.batchnorm", "torch.nn.modules.normalization", "torch._refs",
+         "torch._decomp", "torch.ops.aten")
 _DROPOUT = ("torch.nn.functional.dropout", "torch.nn.functional.dropout1d",
             "torch.nn.functional.dropout2d", "torch.nn.functional.dropout3d",
             "torch.nn.functional.alpha_dropout", "torch.nn.functional.feature_alpha_dropout",
             "torch.dropout", "torch.dropout_", "torch.alpha_dropout", "torch.feature_dropout",
             "torch.native_dropout", "torch.nn.Dropout", "torch.nn.Dropout1d",
             "torch.nn.Dropout2d", "torch.nn.Dropout3d", "torch.nn.AlphaDropout",
-            "torch.nn.modules.dropout")
+            "torch.nn.modules.dropout", "torch._refs", "torch._decomp", "torch.ops.aten")
 _OPTIM = ("torch.optim.SGD", "torch.optim.RMSprop", "torch.optim.Adam", "torch.optim.AdamW",
           "torch.optim.Adamax", "torch.optim.NAdam", "torch.optim.RAdam", "torch.optim.Adagrad",
           "torch.optim.Adadelta", "torch.optim.ASGD", "torch.optim.Rprop", "torch.optim.LBFGS",
@@ -64,22 +85,45 @@ _AUTOGRAD = ("torch.autograd.gradcheck", "torch.autograd.gradgradcheck",
              "torch.autograd.functional", "torch.func", "torch.gradient",
              "torch.autograd.gradcheck.gradcheck", "functorch")
 
-# Reaching into the grader's own machinery inside the worker (its recorder, its in-place
-# check, other objects in the process): forbidden in every topic.
-TAMPER = ("sys.modules", "sys._getframe", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-          "inspect.stack", "inspect.currentframe", "inspect.getouterframes", "ctypes", "worker",
-          "wire", "builtins.__import__")
+# Run-time guards: the roads above, where they meet (kernels, Python code of the built-ins).
+_NORM_NAMES = r"(batch|layer|group|instance|rms)_norm"
+NORM_GUARD = Guard(
+    kernels=(_NORM_NAMES, r"_transformer_encoder_layer_fwd"),   # the fused encoder layer-norms too
+    python=tuple((m, _NORM_NAMES) for m in ("torch.nn.functional", "torch._refs",
+                                            "torch._refs.nn.functional", "torch._decomp.decompositions")))
+DROPOUT_GUARD = Guard(
+    kernels=(r"dropout",),
+    python=tuple((m, r"dropout") for m in ("torch.nn.functional", "torch._refs.nn.functional",
+                                           "torch._decomp.decompositions")))
+OPTIM_GUARD = Guard(
+    kernels=(r"::_fused_(adam|adamw|sgd|adagrad)",),
+    python=tuple((f"torch.optim.{m}", "") for m in (
+        "sgd", "adam", "adamw", "rmsprop", "adamax", "nadam", "radam", "adagrad", "adadelta",
+        "asgd", "rprop", "lbfgs", "sparse_adam", "_functional")))
+AUTOGRAD_GUARD = Guard(
+    kernels=(r"^aten::gradient",),
+    python=(("torch.autograd.gradcheck", ""), ("torch.autograd.functional", ""),
+            ("torch._functorch.eager_transforms", ""), ("torch._functorch.apis", "")))
+ENSEMBLE_GUARD = Guard(python=(("torch._functorch.functional_call", r"^stack_module_state$"),))
+ALL_GUARDS = NORM_GUARD + DROPOUT_GUARD + OPTIM_GUARD + AUTOGRAD_GUARD + ENSEMBLE_GUARD
+
+# Native memory and the dispatcher itself: the only ways around the run-time guards, and
+# nothing a course exercise needs. Forbidden in every topic (found in the source).
+TAMPER = ("ctypes", "_ctypes", "cffi", "torch.library", "torch._C._dispatch_library",
+          "torch._C._dispatch_dump", "torch.utils.cpp_extension")
 
 TOPICS: dict[str, Topic] = {t.name: t for t in [
-    Topic("autograd", "01_autograd", "autograd_basics", _AUTOGRAD + TAMPER),
-    Topic("optimizers", "02_optimizers", "optimizers", _OPTIM + TAMPER),
-    Topic("normalization", "03_normalization", "normalization", _NORM + TAMPER, timeout=5.0),
-    Topic("dropout", "04_dropout", "dropout", _DROPOUT + TAMPER),
+    Topic("autograd", "01_autograd", "autograd_basics", _AUTOGRAD + TAMPER, guard=AUTOGRAD_GUARD),
+    Topic("optimizers", "02_optimizers", "optimizers", _OPTIM + TAMPER, guard=OPTIM_GUARD),
+    Topic("normalization", "03_normalization", "normalization", _NORM + TAMPER, timeout=5.0,
+          guard=NORM_GUARD),
+    Topic("dropout", "04_dropout", "dropout", _DROPOUT + TAMPER, guard=DROPOUT_GUARD),
     Topic("residual", "05_residual", "residual", ("torchvision",) + TAMPER,
           stand_ins={"normalization": "from torch.nn import BatchNorm1d, BatchNorm2d, LayerNorm\n"}),
     Topic("ensembles", "06_ensembles", "ensembles", ("torch.func.stack_module_state",) + TAMPER,
-          stand_ins={"dropout": "from torch.nn import Dropout\n"}),
-    Topic("capstone", "07_capstone", "train", _NORM + _DROPOUT + _OPTIM + TAMPER, timeout=120.0),
+          stand_ins={"dropout": "from torch.nn import Dropout\n"}, guard=ENSEMBLE_GUARD),
+    Topic("capstone", "07_capstone", "train", _NORM + _DROPOUT + _OPTIM + TAMPER, timeout=120.0,
+          guard=NORM_GUARD + DROPOUT_GUARD + OPTIM_GUARD),
 ]}
 
 

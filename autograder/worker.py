@@ -28,8 +28,9 @@ from typing import Any
 import torch
 
 try:                                    # inside the grader's package
-    from . import testfns, wire
+    from . import guard, testfns, wire
 except ImportError:                     # in the worker's runtime folder
+    import guard
     import testfns
     import wire
 
@@ -45,7 +46,6 @@ class Executor:
         self.modules: dict[str, Any] = {}
         self.handles: dict[int, Any] = {}
         self.handle_ids: dict[int, int] = {}    # id(obj) -> handle, so an object keeps one handle
-        self.recorder = ForbiddenRecorder()
 
     # ------------------------------------------------------------------ requests
     def handle(self, request: dict) -> dict:
@@ -69,9 +69,9 @@ class Executor:
         # Same numerics on both sides: no TF32 anywhere.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-        self.recorder.configure(request.get("forbidden", {}))
         _warm_up(bool(request.get("cuda")))
-        return {"value": None}
+        blocked = guard.install(request.get("guard") or {})   # before any student code exists
+        return {"value": blocked}
 
     def op_write(self, request):
         """Write the student's source files (name -> text) into the module folder."""
@@ -97,12 +97,10 @@ class Executor:
         try:
             for key, source in stand_ins.items():
                 sys.modules[key] = _module_from_source(key, source)
-            with self.recorder.watching(request.get("topic")):
-                if self.module_prefix or as_name != name:
-                    module = _import_private(self.module_prefix + as_name,
-                                             self.module_dir / f"{name}.py")
-                else:
-                    module = importlib.import_module(name)
+            if self.module_prefix or as_name != name:
+                module = _import_private(self.module_prefix + as_name, self.module_dir / f"{name}.py")
+            else:
+                module = importlib.import_module(name)
         finally:
             for key, old in saved.items():
                 if old is None:
@@ -110,7 +108,7 @@ class Executor:
                 else:
                     sys.modules[key] = old
         self.modules[as_name] = module
-        return {"value": None, "forbidden": self.recorder.take()}
+        return {"value": None}
 
     def op_seed(self, request):
         """Seed every global generator a submission may draw from."""
@@ -147,22 +145,19 @@ class Executor:
         return {"value": self.register(param)}
 
     def op_call(self, request):
+        """Call a function. The reply carries the result and every tensor argument as it is
+        after the call: the caller compares them with what it sent (in-place changes are
+        judged where the inputs came from, not here)."""
         target = self.resolve(request["target"])
         args = list(request.get("args", []))
         kwargs = dict(request.get("kwargs", {}))
-        before = {key: t.detach().clone() for key, t in _tensor_args(args, kwargs)}
         upstream = request.get("backward")
-        with self.recorder.watching(request.get("topic")):
-            with torch.enable_grad() if upstream is not None else _nullcontext():
-                result = target(*args, **kwargs)
-                if upstream is not None:
-                    _backward(result, upstream)
-        reply = {"value": result, "forbidden": self.recorder.take()}
-        mutated = {}
-        for key, t in _tensor_args(args, kwargs):
-            if not _same(before[key], t):
-                mutated[key] = t.detach()
-        reply["mutated"] = [[key, t] for key, t in mutated.items()]
+        with torch.enable_grad() if upstream is not None else _nullcontext():
+            result = target(*args, **kwargs)
+            if upstream is not None:
+                _backward(result, upstream)
+        reply = {"value": result,
+                 "args_after": [[key, t.detach()] for key, t in _tensor_args(args, kwargs)]}
         if upstream is not None:
             reply["grads"] = [[key, t.grad] for key, t in _tensor_args(args, kwargs) if t.requires_grad]
         return reply
@@ -206,96 +201,6 @@ class Executor:
             return wire.dumps({"error": {
                 "type": "UnsendableResult", "types": [],
                 "message": f"the result could not be sent back: {exc}"}})
-
-
-# ---------------------------------------------------------------------- forbidden built-ins
-
-class ForbiddenRecorder:
-    """Records calls of forbidden torch functions and classes while student code runs."""
-
-    def __init__(self):
-        self.rules: dict[str, set[str]] = {}
-        self.topic: str | None = None
-        self.seen: list[str] = []
-        self._patched = False
-
-    def configure(self, rules: dict[str, list[str]]):
-        self.rules = {topic: set(names) for topic, names in rules.items()}
-        self._patch_classes()
-
-    def watching(self, topic):
-        return _Watch(self, topic)
-
-    def take(self) -> list[str]:
-        seen, self.seen = sorted(set(self.seen)), []
-        return seen
-
-    def note(self, name: str):
-        if self.topic is not None and name in self.rules.get(self.topic, ()):
-            self.seen.append(name)
-
-    def _patch_classes(self):
-        """Wrap forbidden classes' __init__ (e.g. torch.optim.Adam) so using them is seen."""
-        if self._patched:
-            return
-        self._patched = True
-        names = {n for names in self.rules.values() for n in names}
-        for name in names:
-            obj = _lookup(name)
-            if isinstance(obj, type):
-                original = obj.__init__
-
-                def init(this, *a, __name=name, __orig=original, __cls=obj, **k):
-                    if type(this) is __cls or not type(this).__module__.startswith(("torch", "wire")):
-                        RECORDER_STACK[-1].note(__name) if RECORDER_STACK else None
-                    return __orig(this, *a, **k)
-                obj.__init__ = init
-
-
-RECORDER_STACK: list[ForbiddenRecorder] = []
-
-
-class _Watch(torch.overrides.TorchFunctionMode):
-    def __init__(self, recorder: ForbiddenRecorder, topic):
-        super().__init__()
-        self.recorder, self.topic = recorder, topic
-
-    def __enter__(self):
-        self.recorder.topic = self.topic
-        RECORDER_STACK.append(self.recorder)
-        return super().__enter__()
-
-    def __exit__(self, *exc):
-        RECORDER_STACK.pop()
-        self.recorder.topic = None
-        return super().__exit__(*exc)
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.recorder.note(function_name(func))
-        return func(*args, **(kwargs or {}))
-
-
-def function_name(func) -> str:
-    """'torch.nn.functional.batch_norm', 'torch.batch_norm', 'Tensor.bernoulli_'."""
-    name = getattr(func, "__name__", repr(func))
-    qual = getattr(func, "__qualname__", name)
-    if "." in qual and qual.split(".")[0] in ("TensorBase", "Tensor", "_TensorBase"):
-        return "Tensor." + qual.split(".")[-1]
-    module = getattr(func, "__module__", None) or "torch"
-    if module.startswith("torch._C"):
-        module = "torch"
-    return f"{module}.{name}"
-
-
-def _lookup(dotted: str):
-    parts = dotted.split(".")
-    try:
-        obj = importlib.import_module(parts[0])
-        for part in parts[1:]:
-            obj = getattr(obj, part)
-        return obj
-    except (ImportError, AttributeError):
-        return None
 
 
 # ---------------------------------------------------------------------- helpers
@@ -342,16 +247,6 @@ def _tensor_args(args, kwargs):
     for k, a in kwargs.items():
         if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
             yield k, a
-
-
-def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
-        return False
-    if a.device.type == "meta":
-        return True
-    return bool(torch.equal(a, b.detach())) or bool(
-        (a.is_floating_point() or a.is_complex()) and torch.equal(a.isnan(), b.detach().isnan())
-        and torch.equal(a.nan_to_num(), b.detach().nan_to_num()))
 
 
 def _backward(result, upstream):

@@ -38,6 +38,7 @@ import traceback
 
 import torch
 
+import guard
 import worker
 
 SETUP_FAILED = 121          # exit status of a worker whose isolation could not be set up
@@ -222,6 +223,8 @@ def main(argv: list[str]) -> None:
     control = socket.socket(fileno=int(argv[0]))
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     worker._warm_up(False)                  # once, for every worker forked from here
+    if len(argv) > 1:                       # in memory before the workers' mount plans hide
+        guard.preload([[m, ""] for m in json.loads(argv[1])])     # their files
     serve(control)
 
 

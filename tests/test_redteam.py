@@ -426,8 +426,8 @@ def test_attack(attack: Attack, batches):
     score = run.graded[attack.name].score.score
     high = bound(attack.high, run)
     low = bound(attack.low if attack.low is not None else attack.high, run)
-    tampering = [o for o in run.outcomes[attack.name] if "reaches into the grading process" in o["message"]]
-    if tampering:               # caught reaching into the grader (sys.modules, gc, frames): may lose all
+    tampering = [o for o in run.outcomes[attack.name] if "reaches into PyTorch's dispatcher" in o["message"]]
+    if tampering:               # caught reaching into the dispatcher or native memory: may lose all
         low = 0.0
         assert all(o["status"] == "forbidden" for o in tampering)
     assert low - 1e-6 <= score <= high + 1e-6, (

@@ -313,7 +313,7 @@ def test_allocating_20_gb_is_a_memory_error_in_the_worker_not_a_grader_crash(sha
 
 def test_after_configure_the_first_meta_device_operation_is_already_warm(shared):
     # no other test runs anything on the meta device in the shared worker
-    assert ask(shared, {"op": "configure", "threads": 1, "forbidden": {}}) == {"value": None}
+    assert ask(shared, {"op": "configure", "threads": 1})["value"] == {"kernels": 0, "python": 0}
     load_module(shared, name="metaprobe", source="""
         import sys
         import torch
@@ -460,7 +460,7 @@ def test_a_worker_whose_sandbox_cannot_be_set_up_never_runs(monkeypatch):
     """A required mount that fails stops the worker before any student code: no grading without
     the isolation the grader announced."""
     monkeypatch.setattr(isolation, "mount_plan",
-                        lambda scratch, hide: [["private", True], ["tmpfs", "/no/such/folder", "size=1m", True]])
+                        lambda scratch, hide, blank_files=(): [["private", True], ["tmpfs", "/no/such/folder", "size=1m", True]])
     w = Worker(Limits())
     try:
         with pytest.raises(WorkerDied) as info:

@@ -39,7 +39,7 @@ def worker_start(runs: int) -> tuple[float, float]:
     for _ in range(runs + 1):
         t = time.monotonic()
         w = Worker(Limits())
-        w.request(wire.dumps({"op": "configure", "threads": 1, "forbidden": {}}), 120)
+        w.request(wire.dumps({"op": "configure", "threads": 1}), 120)
         times.append(time.monotonic() - t)
         w.close()
     return times[0], median(times[1:])
@@ -48,7 +48,7 @@ def worker_start(runs: int) -> tuple[float, float]:
 def round_trip(n: int = 200) -> float:
     import torch
     w = Worker(Limits())
-    w.request(wire.dumps({"op": "configure", "threads": 1, "forbidden": {}}), 120)
+    w.request(wire.dumps({"op": "configure", "threads": 1}), 120)
     w.request(wire.dumps({"op": "write", "files": {"m.py": "def f(x):\n    return x * 2\n"}}), 30)
     w.request(wire.dumps({"op": "import", "module": "m"}), 30)
     x = torch.randn(16, 5)

@@ -144,6 +144,17 @@ def _wrap_layer_norm(body: str, when: str = "args[0].dim() == 2") -> str:
             + "\n    return _rt_ln(*args, **kwargs)\n")
 
 
+def _layer_norm_through(kernel: str) -> str:
+    """layer_norm computed by `kernel` (an expression for a native_layer_norm-like function)
+    in the calls of the check layer_norm_backward (2-D inputs), the reference elsewhere."""
+    return ("_rt_ln = layer_norm\n\n\ndef layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):\n"
+            "    if x.dim() == 2:\n"
+            "        _shape = [normalized_shape] if isinstance(normalized_shape, int) else list(normalized_shape)\n"
+            f"        _kernel = {textwrap.dedent(kernel).strip()}\n"
+            "        return _kernel(x, _shape, weight, bias, eps)[0]\n"
+            "    return _rt_ln(x, normalized_shape, weight, bias, eps)\n")
+
+
 FS = ("mount-namespace",)
 UID_FS = ("uid", "mount-namespace")
 
@@ -438,22 +449,44 @@ ATTACKS: list[Attack] = [
 
         _rt_spoil(_RTImpostor)
     '''), high="0"),
-    Attack("forbidden_builtin_hidden_from_recorder", "verdict", '''
+    Attack("forbidden_builtin_guard_undone", "verdict", """
+        import gc as _rt_gc
         import importlib as _rt_il
 
+        # Undo the worker's guard: strip every kernel the guard registered, swap the code of
+        # its blocked Python functions back to a copy reloaded from disk, then use the built-in.
+        for _o in _rt_gc.get_objects():
+            try:
+                if callable(getattr(_o, "_destroy", None)):
+                    _o._destroy()
+            except Exception:
+                pass
         _rt_F = _rt_il.import_module("torch.nn." + "functional")
-        _rt_builtin = getattr(_rt_F, "batch" + "_norm")
+        try:
+            _rt_fresh = _rt_il.reload(_rt_il.import_module("torch._" + "refs"))
+        except Exception:
+            _rt_fresh = None
+        _rt_g = _rt_sys.modules.get("guard")
+        if _rt_g is not None:
+            _rt_g._hit = lambda name: None
+            _rt_g.os = None
 
 
         def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                        momentum=0.1, eps=1e-5):
-            return _rt_builtin(x, running_mean, running_var, weight, bias, training, momentum, eps)
-
-
-        _rt_w = _rt_sys.modules.get("worker")      # the worker's own module: silence its recorder
-        if _rt_w is not None:
-            _rt_w.ForbiddenRecorder.note = lambda self, name: None
-    ''', high="control:control_forbidden_builtin"),
+            return getattr(_rt_F, "batch" + "_norm")(x, running_mean, running_var, weight, bias,
+                                                      training, momentum, eps)
+    """, high="control:control_forbidden_builtin", low="0"),
+    Attack("forbidden_kernel_by_aten_op", "verdict", _layer_norm_through("""
+        getattr(getattr(__import__("torch"), "o" + "ps").aten, "native_layer" + "_norm")
+    """), high="full - LNB"),
+    Attack("forbidden_kernel_by_python_decomposition", "verdict", _layer_norm_through("""
+        getattr(__import__("importlib").import_module("torch._" + "refs"), "native_layer" + "_norm")
+    """), high="full - LNB"),
+    Attack("forbidden_kernel_by_reloaded_decomposition", "verdict", _layer_norm_through("""
+        getattr(__import__("importlib").reload(__import__("importlib").import_module("torch._" + "refs")),
+                "native_layer" + "_norm")
+    """), high="full - LNB"),
     Attack("control_forbidden_builtin", "control", '''
         import importlib as _rt_il
 
@@ -481,7 +514,7 @@ ATTACKS: list[Attack] = [
             _rt_args = _rt_w._tensor_args
             _rt_w._tensor_args = lambda args, kwargs: [
                 (k, t) for k, t in _rt_args(args, kwargs) if k != 0 or t.requires_grad]
-    ''', high="control:control_input_mutation"),
+    ''', high="control:control_input_mutation", low="0"),   # a missing argument counts as changed
     Attack("control_input_mutation", "control", '''
         _rt_mut_bn = batch_norm
 
