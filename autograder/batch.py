@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import isolation
@@ -28,7 +28,7 @@ from .grader import Interrupted, SubmissionResult, grade_submission, plan_device
 from .outcome import Outcome
 from .reference import ReferenceSide
 from .report import feedback, summary_table
-from .sandbox import Limits, WorkerPool
+from .sandbox import BATCH_MEMORY_FRACTION, Capacity, Limits, WorkerPool, capacity
 from .scoring import Score, score
 from .topics import ROOT, TOPICS
 
@@ -109,7 +109,8 @@ def write_submission(out: Path, name: str, result: SubmissionResult, config: Con
               + (f" (not on this machine, skipped: {', '.join(absent)})" if absent else ""))
     write_atomic(folder / "feedback.txt",
                  feedback(name, result.outcomes, total, result.notes, config.base_seed, header))
-    data = results_json(result.outcomes, total, result.seconds, result.notes, config.base_seed)
+    data = results_json(result.outcomes, total, result.seconds, result.notes, config.base_seed,
+                        config.hidden_visibility)
     data["extra_data"]["fingerprint"] = fp
     data["extra_data"]["notes"] = list(result.notes)
     data["extra_data"]["isolation"] = isolation.detect().names()
@@ -171,8 +172,11 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
     names = unique_names(subs)
     out.mkdir(parents=True, exist_ok=True)
     reference = ReferenceSide(config.reference)
-    limits = Limits(memory_bytes=config.memory_bytes, threads=config.worker_threads,
-                    use_cuda="cuda" in plan_devices(config)[0], hide=(str(out.resolve()),))
+    use_cuda = "cuda" in plan_devices(config)[0]
+    limits = Limits(memory_bytes=config.cuda_memory_bytes if use_cuda else config.memory_bytes,
+                    threads=config.worker_threads, use_cuda=use_cuda, hide=(str(out.resolve()),))
+    machine = capacity(limits)
+    jobs = min(max(1, config.jobs), machine.workers)
     todo, graded = [], []
     digest = grader_digest()
     for sub, name in zip(subs, names):
@@ -184,7 +188,12 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
                 progress(old)
         else:
             todo.append((sub, name, fp))
-    pool = WorkerPool(limits, spare=min(config.jobs, len(todo))) if todo else None
+    if todo and jobs < config.jobs:
+        print(jobs_notice(config.jobs, machine, limits), file=sys.stderr, flush=True)
+    group = batch_group(machine) if todo else None
+    if group is not None:
+        limits = replace(limits, cgroup_parent=group.name)
+    pool = WorkerPool(limits, spare=min(jobs, len(todo))) if todo else None
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -203,7 +212,7 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
                 progress(g)
         return g
 
-    executor = ThreadPoolExecutor(max_workers=max(1, config.jobs))
+    executor = ThreadPoolExecutor(max_workers=jobs)
     try:
         futures = [executor.submit(one, item) for item in todo]
         for future in as_completed(futures):
@@ -218,9 +227,32 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
         executor.shutdown(wait=True, cancel_futures=True)
         if pool is not None:
             pool.close()
+        if group is not None:
+            group.close()
         reference.close()
     write_gradebook(out, graded)
     return graded
+
+
+def jobs_notice(asked: int, machine: Capacity, limits: Limits) -> str:
+    """One line: why fewer submissions than asked for are graded at once."""
+    gib = lambda n: f"{n / (1 << 30):.1f} GiB"                               # noqa: E731
+    return (f"note: --jobs {asked} lowered to {machine.workers}: the workers of a batch may use "
+            f"{gib(machine.memory_bytes)} together ({BATCH_MEMORY_FRACTION:.0%} of this machine's "
+            f"{gib(machine.machine_bytes)}) and each may use up to {gib(limits.memory_bytes)}")
+
+
+def batch_group(machine: Capacity) -> isolation.CGroup | None:
+    """The cgroup that bounds the batch's workers together (None without cgroups: then each
+    worker is bounded by its own rlimits only, and their number by `capacity`)."""
+    if not isolation.detect().cgroup:
+        return None
+    try:
+        return isolation.batch_cgroup(machine.memory_bytes, machine.max_pids)
+    except OSError as exc:
+        print(f"warning: no cgroup for the batch ({exc}); each worker is still bounded by its own",
+              file=sys.stderr)
+        return None
 
 
 def print_summary(graded: list[Graded], stream=sys.stdout) -> None:

@@ -11,8 +11,10 @@ class Config:
     base_seed: int = 20261127                    # each check's seed is derived from it and its id
     jobs: int = 2                                # submissions graded at the same time
     worker_threads: int = 1                      # torch threads inside each worker
-    memory_bytes: int = 6 << 30                  # worker address-space limit (CPU grading)
+    memory_bytes: int = 2 << 30                  # worker memory limit, CPU grading (docs/SECURITY.md)
+    cuda_memory_bytes: int = 6 << 30             # the same when CUDA is used: not yet measured on a GPU
     import_timeout: float = 15.0                 # seconds to import one student module
     timeout_scale: float = 1.0                   # multiplies every per-call time limit
     public_only: bool = False                    # students' `check`: public checks only
     reference: str = "solutions"                 # "solutions" (hidden grading) or "torch" (public checks)
+    hidden_visibility: str = "after_due_date"    # Gradescope visibility of hidden checks' cases

@@ -146,6 +146,9 @@ def import_failure(topic: Topic, error: dict) -> ImportState:
     where = f" (line {line})" if line else ""
     if kind in ("SyntaxError", "IndentationError", "TabError"):
         text = f"{topic.filename} has a syntax error{where}: {msg}. Nothing in it could be graded."
+    elif kind == "BlockingIOError" or "Resource temporarily unavailable" in str(msg):
+        text = (f"{topic.filename} started more processes or threads than a worker may have{where} "
+                f"({msg}): a fork or thread loop at import? Nothing in it could be graded.")
     elif kind in ("ModuleNotFoundError", "ImportError"):
         text = (f"{topic.filename} could not be imported{where}: {msg}. Only torch, numpy and "
                 "the course's own modules are available.")

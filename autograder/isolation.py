@@ -13,7 +13,8 @@ When the grader runs as root and `unshare`, `setpriv` and `mount` work:
   home are replaced by empty read-only filesystems, and /dev/shm is a small tmpfs;
 and, when the cgroup v1 memory and pids controllers are writable, a cgroup per
 worker whose memory limit also counts shared memory and tmpfs pages, and whose
-process count is bounded.
+process count is bounded, inside one cgroup per batch that bounds all of the
+batch's workers together (`batch_cgroup`, sized by `sandbox.capacity`).
 
 `detect()` says which layers are active; every results.json records it, and the
 grader warns loudly when it grades below the recommended set.

@@ -265,7 +265,8 @@ class Worker:
 
 BATCH_MEMORY_FRACTION = 0.5     # of the machine's memory, for all the workers of one batch
 # A started worker waiting in the pool (measured: docs/SECURITY.md): 2 tasks and 3 MiB
-# forked from the zygote, 3 tasks and 145 MiB by fork+exec (it has imported torch itself).
+# forked from the zygote; by fork+exec 3 tasks while it starts (unshare, sh, mount) and
+# 146 MiB (it has imported torch itself).
 IDLE_WORKER_TASKS = 3
 IDLE_WORKER_BYTES = 256 << 20
 

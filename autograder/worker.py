@@ -297,8 +297,12 @@ def _safe_str(exc) -> str:
 # ---------------------------------------------------------------------- process entry point
 
 def serve(request_fd: int, reply_fd: int, scratch: str) -> None:
-    """Answer requests until the grader closes the pipe."""
+    """Answer requests until the grader closes the pipe.
+
+    A process the submission forked comes back here too, with the same pipes: only
+    the process that read the request answers it; any other copy leaves quietly."""
     executor = Executor(Path(scratch) / "submission")
+    server = os.getpid()
     while True:
         try:
             data = wire.recv(request_fd)
@@ -306,6 +310,8 @@ def serve(request_fd: int, reply_fd: int, scratch: str) -> None:
             return
         reply = executor.handle_bytes(data)
         sys.stdout.flush()
+        if os.getpid() != server:
+            os._exit(0)
         wire.send(reply_fd, reply)
 
 

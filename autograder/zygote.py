@@ -161,7 +161,8 @@ def _keep(child: int, fds: list[int]) -> None:
             continue
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):     # those two cannot be handled
+            signal.signal(sig, signal.SIG_DFL)                # (and are never caught anyway)
         os.kill(os.getpid(), sig)
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else SETUP_FAILED)
 
