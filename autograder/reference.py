@@ -3,6 +3,11 @@
 Everything here runs in the grader's own process and never reaches a worker.
 Expected outputs are computed once per batch (per check, device and seed) and
 shared by every submission; so are the outputs of the known mistakes.
+
+The reference sources are read once, when the side is made, and every topic's
+reference is imported then: before any student code runs. Nothing a worker could
+write to the disk later (where no mount namespace or uid hides the course, as may
+be the case inside a Gradescope container) changes what the reference computes.
 """
 from __future__ import annotations
 
@@ -50,6 +55,10 @@ class ReferenceSide:
         self._cache: dict[tuple, DriverRun] = {}
         self._lock = threading.RLock()
         self._loaded: set[str] = set()
+        self._sources = {t.name: t.solution_path(root).read_text() for t in TOPICS.values()
+                         if kind == "solutions" and t.solution_path(root).exists()}
+        for name in self._sources:
+            self.impl(TOPICS[name])
 
     # ------------------------------------------------------------------ loading
     def _load(self, executor: Executor, topic: Topic, source: str | None = None) -> None:
@@ -57,10 +66,10 @@ class ReferenceSide:
             executor.modules[topic.module] = importlib.import_module(topic.torch_ref_module)
             return
         executor.module_dir.mkdir(parents=True, exist_ok=True)
-        for other in TOPICS.values():           # flat, as in a worker: train.py imports the rest
-            path = other.solution_path(self.root)
-            if path.exists() and not (executor.module_dir / path.name).exists():
-                shutil.copy(path, executor.module_dir / path.name)
+        for name, text in self._sources.items():  # flat, as in a worker: train.py imports the rest
+            path = executor.module_dir / TOPICS[name].filename
+            if not path.exists():
+                path.write_text(text)
         if source is not None:
             (executor.module_dir / topic.filename).write_text(source)
         reply = executor.handle({"op": "import", "module": topic.module})
@@ -90,7 +99,7 @@ class ReferenceSide:
                 executor = self._mistakes.get(mistake.name)
                 topic = TOPICS[check.topic]
                 if executor is None:
-                    source = apply_patch(topic.solution_path(self.root).read_text(), mistake)
+                    source = apply_patch(self._sources[topic.name], mistake)
                     executor = Executor(self._dir / f"mistake{len(self._mistakes)}",
                                         module_prefix=f"agmis{id(self)}_{len(self._mistakes)}_")
                     self._load(executor, topic, source)

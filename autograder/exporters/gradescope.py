@@ -1,38 +1,112 @@
-"""Gradescope's results.json (the autograder specification's schema)."""
+"""Gradescope: results.json (the autograder specification's schema) and the autograder
+zip that Gradescope runs (setup.sh, run_autograder, the grader and its references)."""
 from __future__ import annotations
+
+import zipfile
+from pathlib import Path
 
 from ..outcome import Outcome
 from ..report import case_text
 from ..scoring import Score
 
 
+# Who sees a case on Gradescope: public checks at once (students run them anyway),
+# hidden checks once the due date has passed. Top-level output stays visible.
+PUBLIC_VISIBILITY = "visible"
+HIDDEN_VISIBILITY = "after_due_date"
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
 def results_json(outcomes: list[Outcome], total: Score, seconds: float, notes: list[str],
-                 base_seed: int, visibility: str = "visible") -> dict:
+                 base_seed: int, hidden_visibility: str = HIDDEN_VISIBILITY) -> dict:
+    """Gradescope's results.json. A device absent on this machine is one line of the
+    output, not a 0/0 row per check."""
     tests = []
-    for number, o in enumerate(outcomes, 1):
-        test = {
+    skipped: dict[str, int] = {}
+    for o in outcomes:
+        if o.status == "skipped":
+            skipped[o.device] = skipped.get(o.device, 0) + 1
+            continue
+        tests.append({
             "name": f"{o.title} [{o.device}]",
-            "number": str(number),
+            "number": str(len(tests) + 1),
             "score": round(o.points, 6),
             "max_score": round(o.max_points, 6),
+            "status": "passed" if o.status == "passed" else "failed",
             "output": case_text(o, base_seed) or "Passed.",
-            "visibility": visibility,
+            "visibility": PUBLIC_VISIBILITY if o.public else hidden_visibility,
             "tags": [o.topic],
             "extra_data": {"check": o.check_id, "device": o.device, "outcome": o.status,
                            "public": o.public},
-        }
-        if o.status != "skipped":          # Gradescope knows only passed / failed
-            test["status"] = "passed" if o.status == "passed" else "failed"
-        tests.append(test)
+        })
     output = [f"Score {total.score:g} / {total.max_score:g}. Base seed {base_seed}."]
+    output += [f"- {device.upper()}: not on the grading machine; its {n} case(s) were skipped and "
+               "count neither for nor against you." for device, n in sorted(skipped.items())]
     output += [f"- {n}" for n in notes]
     return {
         "score": round(total.score, 6),
         "execution_time": int(round(seconds)),
         "output": "\n".join(output),
-        "visibility": visibility,
+        "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": {"max_score": round(total.max_score, 6),
-                       "topics": {t.topic: [t.score, t.max_score] for t in total.topics}},
+                       "topics": {t.topic: [t.score, t.max_score] for t in total.topics},
+                       "skipped_devices": skipped},
     }
+
+
+# ----------------------------------------------------------------------------- the autograder zip
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, while it builds the autograder's image (choose the
+# Ubuntu 24.04 base image: its Python is 3.12). It installs PyTorch's CPU build,
+# numpy and this grader into /autograder/venv.
+set -euo pipefail
+apt-get update
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip util-linux
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+/autograder/venv/bin/pip install --no-cache-dir "numpy>=1.26" "nbformat>=5.9" "ipython>=8"
+/autograder/venv/bin/pip install --no-cache-dir --no-deps /autograder/source
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission: grade the files in /autograder/submission
+# and write /autograder/results/results.json. AG_PYTHON names another interpreter.
+set -u
+PY="${{AG_PYTHON:-/autograder/venv/bin/python}}"
+cd /autograder/source
+exec "$PY" -m autograder gradescope-run /autograder/submission \\
+    --results /autograder/results/results.json --hidden-visibility {visibility}
+"""
+
+# What the grader needs at /autograder/source: the engine, the checks, the references.
+SHIPPED = ("autograder", "solutions", "pyproject.toml")
+
+
+def autograder_zip(out: Path, root: Path, hidden_visibility: str = HIDDEN_VISIBILITY) -> list[str]:
+    """Write Gradescope's autograder zip; returns the names it holds."""
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    names = []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        def add_text(name: str, text: str, mode: int = 0o644) -> None:
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text)
+            names.append(name)
+        add_text("setup.sh", SETUP_SH, 0o755)
+        add_text("run_autograder", RUN_AUTOGRADER.format(visibility=hidden_visibility), 0o755)
+        for top in SHIPPED:
+            path = root / top
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+            for file in files:
+                if "__pycache__" in file.parts or file.suffix == ".pyc":
+                    continue
+                add_text(file.relative_to(root).as_posix(), file.read_text(encoding="utf-8"))
+    return names
