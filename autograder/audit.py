@@ -6,12 +6,19 @@ correct implementation written differently. The audit grades every one of them
 lost and whether the mistake was named. A bug that loses no points in the checks
 meant to catch it, and a variant that loses any point, are failures of the grader.
 
-The bank lives in tests/bugbank/ (one module a topic, lists BUGS and VARIANTS).
+A third kind of entry, the trivial submission, is the whole topic done trivially in
+one way (every solution region replaced by a body that raises, returns None, returns
+its input, returns zeros...): it must earn exactly 0 points, since a property that a
+do-nothing implementation satisfies is no evidence of work.
+
+The bank lives in tests/bugbank/ (one module a topic, lists BUGS, VARIANTS and TRIVIAL).
 """
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -21,6 +28,7 @@ from pathlib import Path
 from .batch import grade_batch, hidden_plan
 from .config import Config
 from .outcome import Outcome
+from .stubs import make_stub
 from .topics import ROOT, TOPICS
 
 BANK = ROOT / "tests" / "bugbank"
@@ -46,13 +54,25 @@ class Variant:
     why: str = ""
 
 
+@dataclass(frozen=True)
+class Trivial:
+    """The whole topic done trivially: every solution region's body replaced by one kind
+    of do-nothing body (trivial_source). It must earn exactly 0 points on its topic."""
+    name: str
+    topic: str
+    body_kind: str                    # one of BODY_KINDS
+    bodies: tuple[tuple[str, str], ...] = ()   # (task id, body) where the kind's body does not fit
+    why: str = ""
+
+
 @dataclass
 class Entry:
     name: str
     topic: str
-    kind: str                         # "bug" | "variant"
+    kind: str                         # "bug" | "variant" | "trivial"
     lost: float = 0.0
-    failed: list[str] = field(default_factory=list)
+    earned: float = 0.0
+    failed: list[str] = field(default_factory=list)   # checks that lost points (trivial: that gave some)
     named: str = ""                   # the "Likely cause" text, if any
     ok: bool = False
     problem: str = ""
@@ -60,15 +80,24 @@ class Entry:
 
 def load_bank(bank: Path = BANK) -> tuple[list[Bug], list[Variant]]:
     bugs, variants = [], []
+    for module in _bank_modules(bank):
+        bugs += list(getattr(module, "BUGS", []))
+        variants += list(getattr(module, "VARIANTS", []))
+    return bugs, variants
+
+
+def load_trivial(bank: Path = BANK) -> list[Trivial]:
+    return [t for module in _bank_modules(bank) for t in getattr(module, "TRIVIAL", [])]
+
+
+def _bank_modules(bank: Path):
     for path in sorted(bank.glob("*.py")):
         if path.name.startswith("_"):
             continue
         spec = importlib.util.spec_from_file_location(f"bugbank_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        bugs += list(getattr(module, "BUGS", []))
-        variants += list(getattr(module, "VARIANTS", []))
-    return bugs, variants
+        yield module
 
 
 def patched_source(topic: str, patch) -> str:
@@ -80,13 +109,86 @@ def patched_source(topic: str, patch) -> str:
     return source
 
 
+# ----------------------------------------------------------------------------- trivial submissions
+
+# What "doing nothing" is, region by region (the stub's fence names the task and where it is):
+#   raise     every region raises ValueError (not the stub's NotImplementedError)
+#   none      returns None
+#   identity  returns its input (the first argument that is not a function) unchanged
+#   zeros     returns torch.zeros_like(input)
+# A constructor's region does nothing at all (`pass`: no parameters, no checks of the
+# arguments), and so does a region followed by more of its function's code (an
+# optimizer's step then returns the closure's loss), except that `none` returns None there.
+BODY_KINDS = ("raise", "none", "identity", "zeros")
+_FENCE = re.compile(r'^(?P<indent>[ \t]*)raise NotImplementedError\("(?P<task>Task [\w.]+): '
+                    r'(?P<where>[\w.]+|module level) in [\w.]+"\)\n', re.MULTILINE)
+
+
+def trivial_source(topic: str, body_kind: str, bodies=()) -> str:
+    """The topic's reference with every solution region's body replaced by a trivial one:
+    the generated stub (stubs.make_stub), its NotImplementedError replaced region by region."""
+    if body_kind not in BODY_KINDS:
+        raise ValueError(f"unknown body kind {body_kind!r}; kinds are {', '.join(BODY_KINDS)}")
+    stub = make_stub(TOPICS[topic].solution_path().read_text(), TOPICS[topic].filename)
+    functions = _functions(ast.parse(stub))
+    given = dict(bodies)
+    unknown = set(given) - {m["task"] for m in _FENCE.finditer(stub)}
+    if unknown:
+        raise ValueError(f"no region {', '.join(sorted(unknown))} in {TOPICS[topic].filename}")
+
+    def body(m) -> str:
+        text = given.get(m["task"]) or _trivial_body(body_kind, functions.get(m["where"]),
+                                                     _followed(stub, m))
+        return "".join(f"{m['indent']}{line}\n" for line in text.splitlines())
+    return _FENCE.sub(body, stub)
+
+
+def _functions(tree: ast.Module) -> dict:
+    """'name' and 'Class.name' -> the function's definition."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            found[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    found[f"{node.name}.{item.name}"] = item
+    return found
+
+
+def _followed(stub: str, m) -> bool:
+    """Whether more of the region's function comes after its fence."""
+    rest = stub[m.end():].splitlines()[1:]                 # past "# ===== END YOUR CODE ====="
+    line = next((r for r in rest if r.strip()), "")
+    return len(line) - len(line.lstrip()) >= len(m["indent"])
+
+
+def _trivial_body(kind: str, fn, followed: bool) -> str:
+    if kind == "raise":
+        return 'raise ValueError("trivial submission")'
+    if fn is None or fn.name == "__init__" or (followed and kind != "none"):
+        return "pass"
+    if kind == "none":
+        return "return None"
+    args = [a for a in fn.args.args if a.arg not in ("self", "cls", "ctx")
+            and "Callable" not in (ast.unparse(a.annotation) if a.annotation else "")]
+    given = args[0].arg if args else "None"
+    return f"return {given}" if kind == "identity" else f"return torch.zeros_like({given})"
+
+
 def _judge(entry: Entry, item, outcomes: list[Outcome]) -> Entry:
     lost = [o for o in outcomes if o.points < o.max_points]
     entry.lost = round(sum(o.max_points - o.points for o in outcomes), 6)
+    entry.earned = round(sum(o.points for o in outcomes), 6)
     entry.failed = sorted({o.check_id.split("/", 1)[1] for o in lost})
     causes = [o.message.split("Likely cause: ", 1)[1].splitlines()[0]
               for o in lost if "Likely cause: " in o.message]
     entry.named = causes[0] if causes else ""
+    if entry.kind == "trivial":
+        entry.failed = sorted({o.check_id.split("/", 1)[1] for o in outcomes if o.points > 0})
+        entry.ok = entry.earned == 0
+        entry.problem = "" if entry.ok else f"earned {entry.earned:g} in {', '.join(entry.failed)}"
+        return entry
     if entry.kind == "variant":
         entry.ok = not lost
         entry.problem = "" if entry.ok else f"false failure in {', '.join(entry.failed)}"
@@ -100,9 +202,19 @@ def _judge(entry: Entry, item, outcomes: list[Outcome]) -> Entry:
     return entry
 
 
-def run_audit(config: Config, bank: Path = BANK, only: str | None = None) -> list[Entry]:
+def entry_source(item) -> str:
+    """The topic file a bank entry stands for (ValueError when its patch does not apply)."""
+    if isinstance(item, Trivial):
+        return trivial_source(item.topic, item.body_kind, item.bodies)
+    return patched_source(item.topic, item.patch)
+
+
+def run_audit(config: Config, bank: Path = BANK, only: str | None = None,
+              kinds: tuple[str, ...] = ("bug", "variant", "trivial")) -> list[Entry]:
     bugs, variants = load_bank(bank)
-    items = [(b, "bug") for b in bugs] + [(v, "variant") for v in variants]
+    items = ([(b, "bug") for b in bugs] + [(v, "variant") for v in variants]
+             + [(t, "trivial") for t in load_trivial(bank)])
+    items = [(i, k) for i, k in items if k in kinds]
     if only:
         items = [(i, k) for i, k in items if i.topic == only or i.name == only]
     tmp = Path(tempfile.mkdtemp(prefix="ag-audit-"))
@@ -122,8 +234,8 @@ def run_audit(config: Config, bank: Path = BANK, only: str | None = None) -> lis
                         shutil.copy(other.solution_path(), sub / other.filename)
                 entry = Entry(item.name, topic, kind)
                 try:
-                    (sub / TOPICS[topic].filename).write_text(patched_source(topic, item.patch))
-                except ValueError as exc:
+                    (sub / TOPICS[topic].filename).write_text(entry_source(item))
+                except (ValueError, SyntaxError) as exc:
                     entry.problem = f"patch does not apply: {exc}"
                     entries.append(entry)
                     shutil.rmtree(sub)
@@ -149,12 +261,15 @@ def report(entries: list[Entry], seconds: float) -> str:
              "-" * (width + 48)]
     for e in sorted(entries, key=lambda e: (e.kind, e.topic, e.name)):
         verdict = "ok" if e.ok else f"PROBLEM: {e.problem}"
+        if e.kind == "trivial" and e.ok:
+            verdict = "ok (0 points)"
         lines.append(f"{e.name:<{width}}  {e.topic:<13} {e.kind:<7} {e.lost:>5g}  "
                      f"{'yes' if e.named else 'no':<5}  {verdict}")
         if e.kind == "bug" and e.failed:
             lines.append(f"{'':<{width}}    failed: {', '.join(e.failed)}")
     bugs = [e for e in entries if e.kind == "bug"]
     variants = [e for e in entries if e.kind == "variant"]
+    trivial = [e for e in entries if e.kind == "trivial"]
     caught = sum(e.ok for e in bugs)
     named = sum(bool(e.named) for e in bugs)
     false_failures = sum(not e.ok for e in variants)
@@ -162,6 +277,7 @@ def report(entries: list[Entry], seconds: float) -> str:
               f"correct variants failed: {false_failures} / {len(variants)}",
               f"bugs whose mistake was named: {named} / {len(bugs)}"
               + (f" ({100 * named / len(bugs):.0f}%)" if bugs else ""),
+              f"trivial submissions at 0 points: {sum(e.ok for e in trivial)} / {len(trivial)}",
               f"audit time: {seconds:.0f} s"]
     return "\n".join(lines)
 

@@ -1,9 +1,10 @@
 """The hidden checks of normalization, dropout, residual and ensembles, proven on a bank
 of known student bugs and correct variants (tests/bugbank/, autograder/audit.py).
 
-Every bug must lose points in one of the checks meant to catch it, and every correct
-variant must earn full marks. The bank may grow but not shrink: the counts below are
-floors. Run with `pytest -s` to see the audit's report. The audits take a few minutes
+Every bug must lose points in one of the checks meant to catch it, every correct
+variant must earn full marks, and every trivial submission (the topic done trivially,
+tests/test_trivial.py) must earn 0 points. The bank may grow but not shrink: the counts
+below are floors. Run with `pytest -s` to see the audit's report. The audits take a few minutes
 (one per topic, each grading only its own topic) and are marked slow.
 """
 import importlib
@@ -71,7 +72,8 @@ def test_bank_entries_are_well_formed(topic):
 @pytest.mark.slow
 @pytest.mark.parametrize("topic", sorted(FLOORS))
 def test_audit(topic):
-    """Every bug of the topic is caught, every correct variant earns full marks."""
+    """Every bug of the topic is caught, every correct variant earns full marks, every
+    trivial submission earns 0 points."""
     started = time.monotonic()
     entries = _run_audit(topic)
     print()

@@ -1,7 +1,8 @@
 """The bug bank for optimizers, autograd and the capstone, graded by the audit.
 
 Every known bug in tests/bugbank/{optimizers,autograd,capstone}.py must lose points in
-one of the checks meant to catch it, every correct variant must earn full marks, and a
+one of the checks meant to catch it, every correct variant must earn full marks, every
+trivial submission (tests/test_trivial.py) must earn 0 points, and a
 bug that declares the mistake it shows (`named=`) must get that mistake's message as
 the "Likely cause" of its feedback. The counts below are floors, so the bank cannot
 shrink silently; raise them when entries are added.

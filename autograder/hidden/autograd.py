@@ -116,25 +116,34 @@ def autograd_gradient_no_side_effects(impl, t):
 
 @check(points=1)
 def autograd_gradient_uses_backward(impl, t):
-    """autograd_gradient goes through fn's own backward (a custom Function's, even a wrong one)."""
+    """autograd_gradient goes through fn's own backward: a wrong one's x, an honest one's 2x.
+
+    wrong_backward_sum is sum(x**2) with a backward that returns x instead of 2x: that x
+    alone is also what returning the input unchanged gives, so the honest sum_of_squares
+    (gradient 2x) at the same point is asked too.
+    """
     x = t.randn(5, dtype=F64)
-    return {"grad": impl.autograd_gradient(fns_on(impl).wrong_backward_sum, x)}
+    fns = fns_on(impl)
+    return {"grad": impl.autograd_gradient(fns.wrong_backward_sum, x),
+            "grad of sum(x**2), an honest backward": impl.autograd_gradient(fns.sum_of_squares, x)}
 
 
-@check(points=1, placement=False)
+@check(points=1, placement=False, tolerance=FD_TOLERANCE)
 def gradients_are_plain_tensors(impl, t):
-    """Both gradients come back as plain tensors (requires_grad False), even when x requires grad.
+    """Both gradients are right and plain tensors (requires_grad False), even when x requires grad.
 
     A gradient that still carries a graph (backward(create_graph=True), or finite
     differences taken with autograd recording) keeps every intermediate alive and
-    turns later arithmetic on it into more recording.
+    turns later arithmetic on it into more recording. A tensor of zeros carries no
+    graph either: the values are compared too.
     """
     x = make_param(impl, t.randn(5, dtype=F64))
     f = fns_on(impl).tanh_sq_sum
     analytic = impl.autograd_gradient(f, x)
     numeric = impl.numerical_gradient(f, x)
     return {"autograd_gradient(...).requires_grad": getattr(analytic, "requires_grad", None),
-            "numerical_gradient(...).requires_grad": getattr(numeric, "requires_grad", None)}
+            "numerical_gradient(...).requires_grad": getattr(numeric, "requires_grad", None),
+            "autograd_gradient(...)": analytic, "numerical_gradient(...)": numeric}
 
 
 # ----------------------------------------------------------------------------- relative_error
@@ -178,18 +187,27 @@ def relative_error_float32(impl, t):
 
 @check(points=1, placement=False)
 def relative_error_shapes_differ(impl, t):
-    """relative_error raises ValueError when the shapes differ."""
-    return {"error": raised(lambda: impl.relative_error(t.randn(3, dtype=F64), t.randn(4, dtype=F64)))}
+    """relative_error raises ValueError when the shapes differ, and answers when they match."""
+    a, b = t.randn(3, dtype=F64), t.randn(3, dtype=F64)
+    return {"error": raised(lambda: impl.relative_error(a, t.randn(4, dtype=F64))),
+            "relative_error of two (3,) tensors": impl.relative_error(a, b)}
 
 
 # ----------------------------------------------------------------------------- gradient_check
 
 @check(points=1, placement=False)
 def gradient_check_smooth(impl, t):
-    """gradient_check of a smooth function at a float64 matrix: a Python float below 1e-6."""
-    value = impl.gradient_check(fns_on(impl).matrix_quadratic, t.randn(2, 3, dtype=F64))
-    small = isinstance(value, float) and value < 1e-6
-    return {"returns": type(value).__name__, "below 1e-6": small}
+    """gradient_check: a Python float below 1e-6 for a smooth function, above 0.1 for a wrong backward.
+
+    Returning 0.0 whatever the function is also passes "below 1e-6": the gradient_check
+    of a function whose backward is wrong must be large too, for the point.
+    """
+    fns = fns_on(impl)
+    value = impl.gradient_check(fns.matrix_quadratic, t.randn(2, 3, dtype=F64))
+    wrong = impl.gradient_check(fns.wrong_backward_sum, t.rand(4, dtype=F64) + 0.5)
+    return {"returns": type(value).__name__,
+            "below 1e-6": isinstance(value, float) and value < 1e-6,
+            "above 0.1 for a wrong backward": isinstance(wrong, float) and wrong > 0.1}
 
 
 @check(points=1, placement=False)

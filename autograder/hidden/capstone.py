@@ -19,7 +19,8 @@ import time
 
 import torch
 
-from autograder.checks import Mistake, check, fetch, module_types, raised, torch_on
+from autograder.checks import Mistake, RemoteError, check, fetch, module_types, raised, torch_on
+from autograder.impl import Ref
 
 TOPIC = "capstone"
 TIME_BUDGET = 60.0          # seconds handed to train_model; the reference needs about 10
@@ -46,11 +47,36 @@ def _slice(t, n):
     return Xtr[:n].to(t.device), ytr[:n].to(t.device)
 
 
+# Returning the model untouched, or only in eval mode, satisfies what the cheap checks ask
+# of train_model's rules (no crash, eval mode, no accumulated gradient, on time): each also
+# asks that the training moved the model's weights, so that its point is earned only
+# together with the training it guards.
+TRAINED = "train_model changed the model's weights"
+
+
+def _weights(impl, model):
+    """The model's parameters as one flat vector, read on the implementation's side;
+    None when it has none, or is no model."""
+    if not isinstance(model, Ref):
+        return None
+    try:
+        return torch_on(impl).nn.utils.parameters_to_vector(model.parameters())
+    except RemoteError as exc:
+        if exc.is_a("NotImplementedError"):
+            raise
+        return None                         # no parameters at all (torch.cat of nothing)
+
+
+def _moved(before, after) -> bool:
+    return (isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor)
+            and before.shape == after.shape and not torch.equal(before, after.to(before.device)))
+
+
 # ----------------------------------------------------------------------------- cheap checks
 
 @check(points=1, placement=False)
 def model_returns_logits(impl, t):
-    """build_model's output is logits, not probabilities: no softmax at the end of the model.
+    """build_model's output is (N, 10) logits from your own layers, not probabilities: no final softmax.
 
     F.cross_entropy applies log_softmax itself; a model that already ends in a softmax
     feeds it probabilities and trains on a squashed loss.
@@ -61,26 +87,36 @@ def model_returns_logits(impl, t):
     out = model(X)
     rows_are_probabilities = bool(((out >= 0) & (out <= 1)).all()) and bool(
         ((out.sum(1) - 1).abs() < 1e-4).all())
-    return {"rows of the output are probabilities": rows_are_probabilities}
+    # An empty model returns the raw pixels, which are no probabilities either: the output
+    # must also be (N, 10) scores from the student's own layers.
+    return {"rows of the output are probabilities": rows_are_probabilities,
+            "output shape": list(out.shape),
+            "built from your own BatchNorm1d, Dropout and ResidualBlock":
+                _own_module_problem(module_types(model)) is None}
 
 
 @check(points=1, placement=False)
 def last_batch_of_one(impl, t):
-    """train_model on 65 samples with batch_size=64: a last batch of ONE sample does not crash.
+    """train_model on 65 samples with batch_size=64: trains, and a last batch of ONE sample does not crash.
 
     A training-mode BatchNorm cannot normalize a single sample (ValueError): skip that batch.
     """
     X, y = _slice(t, 65)
-    return {"error": raised(lambda: impl.train_model(impl.build_model(64, 10), X, y, epochs=1,
-                                                     batch_size=64))}
+    model = impl.build_model(64, 10)
+    before = _weights(impl, model)
+    error = raised(lambda: impl.train_model(model, X, y, epochs=1, batch_size=64))
+    return {"error": error, TRAINED: _moved(before, _weights(impl, model))}
 
 
 @check(points=1, placement=False)
 def returns_eval_mode(impl, t):
-    """train_model returns the model in eval mode (running statistics, no dropout) after one epoch."""
+    """train_model trains one epoch and returns the model in eval mode (running statistics, no dropout)."""
     X, y = _slice(t, 128)
-    model = impl.train_model(impl.build_model(64, 10), X, y, epochs=1, batch_size=64)
-    return {"model.training after train_model": fetch(model.training)}
+    model = impl.build_model(64, 10)
+    before = _weights(impl, model)
+    model = impl.train_model(model, X, y, epochs=1, batch_size=64)
+    return {"model.training after train_model": fetch(model.training),
+            TRAINED: _moved(before, _weights(impl, model))}
 
 
 @check(points=1, placement=False)
@@ -89,7 +125,8 @@ def gradients_do_not_accumulate(impl, t):
 
     With lr=0 the weights never move, so every step computes the same full-batch gradient
     of a plain Linear model: after 3 epochs p.grad must be that one gradient (or None, if
-    zero_grad comes after the step), not the sum of 3 of them.
+    zero_grad comes after the step), not the sum of 3 of them. A train_model that does
+    nothing leaves p.grad None as well: one epoch with the default lr must move the weights.
     """
     X, y = _slice(t, 64)
     nn = torch_on(impl).nn
@@ -103,7 +140,12 @@ def gradients_do_not_accumulate(impl, t):
     one, three = grads
     summed = (isinstance(one, torch.Tensor) and isinstance(three, torch.Tensor)
               and float((three - one).norm()) > 0.5 * float(one.norm()))
-    return {"p.grad after 3 epochs is the sum of 3 steps' gradients": summed}
+    model = nn.Linear(64, 10)               # and with the default lr, the weights move
+    model.load_state_dict(weights)
+    before = _weights(impl, model)
+    impl.train_model(model, X, y, epochs=1, batch_size=64)
+    return {"p.grad after 3 epochs is the sum of 3 steps' gradients": summed,
+            f"with the default lr, {TRAINED}": _moved(before, _weights(impl, model))}
 
 
 # ----------------------------------------------------------------------------- accuracy
@@ -163,6 +205,9 @@ BUDGET_SAMPLES, BUDGET_LIMIT, BUDGET_TIMEOUT = 256, 10.0, 20
 def _judge_budget(got):
     if got["training"]:
         return "train_model must return the model in eval mode (call model.eval() at the end)."
+    if not got[TRAINED]:
+        return ("train_model(time_budget=0) returned without training: the model's weights did "
+                "not change. It must finish the first epoch before it looks at the budget.")
     if got["seconds"] > BUDGET_LIMIT:
         return (f"With time_budget=0 and 100000 epochs of {BUDGET_SAMPLES} samples, train_model "
                 f"took {got['seconds']:.1f} s: it must stop after the first epoch whose end is "
@@ -172,12 +217,15 @@ def _judge_budget(got):
 
 @check(points=1, judge=_judge_budget, timeout=BUDGET_TIMEOUT, placement=False)
 def time_budget_is_respected(impl, t):
-    """train_model(time_budget=0) stops after one epoch and returns the model in eval mode."""
+    """train_model(time_budget=0) trains one epoch, stops and returns the model in eval mode."""
     X, y = _slice(t, BUDGET_SAMPLES)
     model = impl.build_model(64, 10)
+    before = _weights(impl, model)
     started = time.monotonic()
     model = impl.train_model(model, X, y, epochs=100000, time_budget=0.0)
-    return {"seconds": time.monotonic() - started, "training": fetch(model.training)}
+    seconds = time.monotonic() - started
+    return {"seconds": seconds, "training": fetch(model.training),
+            TRAINED: _moved(before, _weights(impl, model))}
 
 
 # ----------------------------------------------------------------------------- known mistakes

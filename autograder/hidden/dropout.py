@@ -4,7 +4,7 @@ Dropout is random and the worker's generator is not the reference's, so most
 checks are judges: they test the student's outputs alone. Every statistical
 bound below is six standard deviations wide: a correct implementation fails
 one with probability below 2e-9 (two-sided normal tail), so the whole topic
-below 1e-8, well under the one-in-a-million bar.
+(about 15 such tests, on both sides) below 1e-7, well under the one-in-a-million bar.
 
 Known mistakes are named in two ways: judges add a "Likely cause: ..." line to
 their own message when the symptom is recognisable (p used as the keep
@@ -130,34 +130,56 @@ def mask_is_per_element(impl, t):
     return {"out": impl.dropout(t.ones(1000, 1000), 0.5, True)}
 
 
+# The edge cases below are each what a do-nothing dropout does everywhere (return x, return
+# zeros, raise ValueError): each check also asks for a plain training call, so that its
+# point is earned only together with dropout itself.
+DROPS = "dropout(ones(100, 100), p=0.5) zeroes about half of the elements"
+
+
+def _drops(impl, t) -> bool | None:
+    """Whether dropout(ones(100, 100), 0.5) in training zeroes a fraction 0.5 +/- 6 sigma of the
+    elements (None on the meta device: no values). Only that it drops at all: how the kept
+    values are scaled is kept_values_scaled's business, so a scaling bug costs points once.
+
+    Computed here, from each side's own random output, so the compared value is a plain bool.
+    """
+    out = impl.dropout(t.ones(100, 100), 0.5, True)
+    if not isinstance(out, torch.Tensor) or out.shape != (100, 100):
+        return False
+    if out.device.type == "meta":
+        return None
+    return _zero_fraction_message(float((out == 0).double().mean()), 0.5, out.numel()) is None
+
+
 @check(points=1)
 def eval_returns_input(impl, t):
-    """dropout(training=False) returns the input unchanged."""
+    """dropout(training=False) returns the input unchanged (and training mode drops)."""
     x = t.randn(20, 30)
-    return {"out": impl.dropout(x, 0.5, False)}
+    return {"out": impl.dropout(x, 0.5, False), f"in training, {DROPS}": _drops(impl, t)}
 
 
 @check(points=1)
 def p_zero_is_identity(impl, t):
-    """dropout(p=0) in training keeps every element unchanged."""
+    """dropout(p=0) in training keeps every element unchanged (and p=0.5 drops)."""
     x = t.randn(50, 40, dtype=torch.float64)
-    return {"out": impl.dropout(x, 0.0, True)}
+    return {"out": impl.dropout(x, 0.0, True), f"also {DROPS}": _drops(impl, t)}
 
 
 @check(points=1)
 def p_one_gives_zeros(impl, t):
-    """dropout(p=1) in training gives zeros, not NaN."""
-    return {"out": impl.dropout(t.randn(30, 30), 1.0, True)}
+    """dropout(p=1) in training gives zeros, not NaN (and p=0.5 keeps about half)."""
+    return {"out": impl.dropout(t.randn(30, 30), 1.0, True), f"also {DROPS}": _drops(impl, t)}
 
 
 @check(points=1, placement=False)
 def invalid_p_raises(impl, t):
-    """dropout raises ValueError for p outside [0, 1], in training and in eval."""
+    """dropout raises ValueError for p outside [0, 1], in training and in eval (and a valid p works)."""
     x = t.randn(4, 4)
     return {"p=1.5": raised(lambda: impl.dropout(x, 1.5, True)),
             "p=-0.1": raised(lambda: impl.dropout(x, -0.1, True)),
             "p=2, eval": raised(lambda: impl.dropout(x, 2.0, False)),
-            "Dropout(p=1.5)": raised(lambda: impl.Dropout(1.5))}
+            "Dropout(p=1.5)": raised(lambda: impl.Dropout(1.5)),
+            f"with a valid p, {DROPS}": _drops(impl, t)}
 
 
 def _judge_gradient(got):
@@ -210,6 +232,7 @@ def module_train_and_eval(impl, t):
 
 
 def _judge_dtype(got):
+    # Returning x (or zeros like x) keeps the dtype too: the float64 output must also be dropout's.
     for key, dtype in (("float64", torch.float64), ("float16", torch.float16)):
         out = got[key]
         if not isinstance(out, torch.Tensor) or out.dtype != dtype:
@@ -222,12 +245,16 @@ def _judge_dtype(got):
             return message
         if out.shape != (64, 64):
             return f"dropout on a {key} input returned shape {tuple(out.shape)}; expected (64, 64)."
-    return None
+    out = got["float64"]
+    if out.device.type == "meta":
+        return None
+    return _zero_fraction_message(float((out == 0).double().mean()), 0.5, out.numel(),
+                                  "On the float64 input, ")
 
 
 @check(points=1, judge=_judge_dtype, placement=True)
 def keeps_dtype(impl, t):
-    """dropout keeps the input's dtype (float64 and float16) and shape."""
+    """dropout keeps the input's dtype (float64 and float16) and shape, and drops elements."""
     return {"float64": impl.dropout(t.randn(64, 64, dtype=torch.float64), 0.5, True),
             "float16": impl.dropout(t.randn(64, 64, dtype=torch.float16), 0.5, True)}
 

@@ -58,8 +58,14 @@ def average_stacked(impl, t):
 
 @check(points=1)
 def average_single_member(impl, t):
-    """average_predictions of a single member returns its predictions."""
-    return {"out": impl.average_predictions([t.randn(7, 2)])}
+    """average_predictions of a single member returns its predictions (and of two, their mean).
+
+    Returning the first member passes the one-member case without averaging anything, so
+    the same member with a second one must give their mean.
+    """
+    first = t.randn(7, 2)
+    return {"out": impl.average_predictions([first]),
+            "with a second member": impl.average_predictions([first, t.randn(7, 2)])}
 
 
 # ----------------------------------------------------------------------------- voting
@@ -130,12 +136,18 @@ def mc_dropout_batchnorm_in_eval(impl, t):
 
 @check(points=1)
 def mc_dropout_restores_modes(impl, t):
-    """mc_dropout_predict restores every module's train/eval flag, also a mixed one."""
-    model = _mlp(impl, t, (4, 8, 8, 2), dropout=0.5, batchnorm=True)
+    """mc_dropout_predict restores every module's train/eval flag, also a mixed one (and predicts).
+
+    Leaving the flags alone is also what doing nothing does: the prediction is compared
+    too. Its dropout has p=0, so it is deterministic: the eval-mode output, with the
+    BatchNorm left in training mode switched to its running statistics for the passes.
+    """
+    model = _mlp(impl, t, (4, 8, 8, 2), dropout=0.0, batchnorm=True)
     model.eval()
     model[1].train()                  # one BatchNorm left in training mode on purpose
-    impl.mc_dropout_predict(model, t.randn(5, 4), 2)
-    return {"modes": [fetch(model[i].training) for i in range(9)] + [fetch(model.training)]}
+    out = impl.mc_dropout_predict(model, t.randn(5, 4), 2)
+    return {"modes": [fetch(model[i].training) for i in range(9)] + [fetch(model.training)],
+            "prediction": out}
 
 
 def _judge_mc(got):

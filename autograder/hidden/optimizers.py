@@ -308,24 +308,30 @@ def grad_none_skipped(impl, t):
     return out
 
 
+# The next two checks are about what step() must NOT do (return something, touch p.grad),
+# which a step() that does nothing satisfies too: each also compares the parameter after
+# the step, so that its point is earned only together with the update it guards.
+
 @check(points=1, placement=False)
 def step_returns_none(impl, t):
-    """step() without a closure returns None (all four optimizers)."""
+    """step() without a closure updates p and returns None (all four optimizers)."""
     got = _one_step_each(impl, t, {
         "SGDMomentum": {"lr": 0.1, "momentum": 0.9, "nesterov": True},
         "RMSProp": {"momentum": 0.5, "centered": True},
         "Adam": {"amsgrad": True}, "AdamW": {"amsgrad": True}})
-    return {name: value["returned"] for name, value in got.items()}
+    out = {f"{name} returned": value["returned"] for name, value in got.items()}
+    return {**out, **{f"{name} p after the step": value["param"] for name, value in got.items()}}
 
 
 @check(points=1, placement=False)
 def grad_left_unchanged(impl, t):
-    """step() with weight decay leaves p.grad unchanged (all four optimizers)."""
+    """step() with weight decay updates p and leaves p.grad unchanged (all four optimizers)."""
     got = _one_step_each(impl, t, {
         "SGDMomentum": {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.5},
         "RMSProp": {"weight_decay": 0.5}, "Adam": {"weight_decay": 0.5},
         "AdamW": {"weight_decay": 0.5}})
-    return {f"{name} p.grad": value["grad"] for name, value in got.items()}
+    out = {f"{name} p.grad": value["grad"] for name, value in got.items()}
+    return {**out, **{f"{name} p after the step": value["param"] for name, value in got.items()}}
 
 
 # The state buffer each optimizer fills from g (where weight decay makes g depend on p).
@@ -416,8 +422,11 @@ def _both_adams(*replacements):
     return tuple(pairs)
 
 
-_SGD, _RMS = _names("sgd_"), _names("rmsprop_")
-_ADAM, _ADAMW = _names("adam_"), _names("adamw_")
+# step_returns_none and grad_left_unchanged compare one step of every optimizer, so every
+# mistake in a step shows there too (and is named there).
+_ONE_STEP = ("step_returns_none", "grad_left_unchanged")
+_SGD, _RMS = _names("sgd_") + _ONE_STEP, _names("rmsprop_") + _ONE_STEP
+_ADAM, _ADAMW = _names("adam_") + _ONE_STEP, _names("adamw_") + _ONE_STEP
 
 MISTAKES = [
     Mistake("sgd dampened first step",

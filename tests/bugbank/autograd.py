@@ -9,7 +9,7 @@ x.grad.zero_()), and the PyTorch forum threads "x.grad is None after backward" (
 without detach), "gradcheck fails in float32" and "why does my gradient have a grad_fn"
 (create_graph=True).
 """
-from autograder.audit import Bug, Variant
+from autograder.audit import Bug, Trivial, Variant
 
 T = "autograd"
 
@@ -221,4 +221,17 @@ VARIANTS = [
     Variant("gc-arguments-swapped", T,
             (("return relative_error(analytic, numeric)", "return relative_error(numeric, analytic)"),),
             why="relative_error is symmetric: the order of the two gradients does not matter"),
+]
+
+
+# ----------------------------------------------------------------------------- trivial submissions
+# The whole topic done trivially (audit.trivial_source): each must earn 0 points.
+_FLOATS = (("Task 1.3", "return 0.0"), ("Task 1.4", "return 0.0"))
+TRIVIAL = [
+    Trivial("ag-trivial-raise", T, "raise", why="every function raises ValueError"),
+    Trivial("ag-trivial-none", T, "none", why="every function returns None"),
+    Trivial("ag-trivial-identity", T, "identity",
+            why="the gradients are x itself; relative_error returns a, gradient_check x"),
+    Trivial("ag-trivial-zeros", T, "zeros", _FLOATS,
+            why="zero gradients, and 0.0 for relative_error and gradient_check (a perfect match)"),
 ]

@@ -13,7 +13,7 @@ model still reaches 98.4%, no zero_grad 94.9% (a hair below the 95% for full mar
 lr=0.1 97.6% (not a bug here), lr=1.0 10%. Hence the cheap checks in
 autograder/hidden/capstone.py for the first two.
 """
-from autograder.audit import Bug, Variant
+from autograder.audit import Bug, Trivial, Variant
 
 T = "capstone"
 
@@ -92,4 +92,22 @@ VARIANTS = [
              ("epochs: int = 30,\n                batch_size: int = 64, lr: float = 1e-3",
               "epochs: int = 20,\n                batch_size: int = 32, lr: float = 2e-3")),
             why="two narrower residual blocks, less dropout, 20 epochs of batch 32 at lr 2e-3"),
+]
+
+
+# ----------------------------------------------------------------------------- trivial submissions
+# The whole topic done trivially (audit.trivial_source): each must earn 0 points.
+_IDENTITY_MODEL = ("Task 7.1", "return nn.Sequential()")
+TRIVIAL = [
+    Trivial("cap-trivial-raise", T, "raise", why="build_model and train_model raise ValueError"),
+    Trivial("cap-trivial-none", T, "none", why="build_model and train_model return None"),
+    Trivial("cap-trivial-untrained", T, "identity", (_IDENTITY_MODEL,),
+            why="an empty model (the identity), returned untrained by train_model"),
+    Trivial("cap-trivial-untrained-eval", T, "identity",
+            (_IDENTITY_MODEL, ("Task 7.2", "return model.eval()")),
+            why="train_model only switches the model to eval mode"),
+    Trivial("cap-trivial-linear-untrained-eval", T, "identity",
+            (("Task 7.1", "return nn.Linear(in_features, num_classes)"),
+             ("Task 7.2", "model.to(X.device, X.dtype)\nreturn model.eval()")),
+            why="one untrained Linear layer, in eval mode: logits of the right shape, never trained"),
 ]

@@ -8,7 +8,7 @@ probability and vanilla dropout scaled at test time), Srivastava et al. 2014
 PyTorch forum threads ("dropout in eval mode", "same dropout mask every time",
 "dropout changes dtype").
 """
-from autograder.audit import Bug, Variant
+from autograder.audit import Bug, Trivial, Variant
 
 T = "dropout"
 
@@ -122,4 +122,15 @@ VARIANTS = [
               "    dropped = torch.rand(x.shape, device=x.device) < p\n"
               "    return x.masked_fill(dropped, 0.0) * (0.0 if p == 1 else 1 / (1 - p))\n"),),
             why="masked_fill on the dropped elements; eval returns a copy"),
+]
+
+
+# ----------------------------------------------------------------------------- trivial submissions
+# The whole topic done trivially (audit.trivial_source): each must earn 0 points.
+TRIVIAL = [
+    Trivial("dp-trivial-raise", T, "raise", why="dropout and forward raise ValueError, whatever p"),
+    Trivial("dp-trivial-none", T, "none", why="dropout and forward return None"),
+    Trivial("dp-trivial-identity", T, "identity",
+            why="dropout returns x in training too (what eval mode and p = 0 do)"),
+    Trivial("dp-trivial-zeros", T, "zeros", why="dropout zeroes everything (what p = 1 does)"),
 ]

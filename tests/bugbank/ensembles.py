@@ -6,7 +6,7 @@ posts that call model.train() for it, scikit-learn's VotingClassifier (soft vs
 hard voting), d2l.ai and CS231n notes on model ensembles, and forum threads
 ("MC dropout with batchnorm", "torch.mode ties", "ModuleList vs list").
 """
-from autograder.audit import Bug, Variant
+from autograder.audit import Bug, Trivial, Variant
 
 T = "ensembles"
 
@@ -172,4 +172,29 @@ VARIANTS = [
               "        for m, mode in zip(modules, modes):\n"
               "            m.train(mode)\n"),),
             why="modes kept in a list and set per module with train(flag); a running sum"),
+]
+
+
+# ----------------------------------------------------------------------------- trivial submissions
+# The whole topic done trivially (audit.trivial_source): each must earn 0 points. Ensemble's
+# constructor does nothing (no members).
+TRIVIAL = [
+    Trivial("ens-trivial-raise", T, "raise", why="every function and method raises ValueError"),
+    Trivial("ens-trivial-none", T, "none", why="every function and forward returns None"),
+    Trivial("ens-trivial-identity", T, "identity",
+            (("Task 6.1", "return predictions[0]"), ("Task 6.2", "return predictions[0]"),
+             ("Task 6.5", "return x")),
+            why="the first member's predictions stand for the ensemble's; forward and "
+                "mc_dropout_predict return x"),
+    Trivial("ens-trivial-zeros", T, "zeros",
+            (("Task 6.1", "return torch.zeros_like(predictions[0])"),
+             ("Task 6.2", "return torch.zeros(len(predictions[0]), dtype=torch.int64, "
+                          "device=predictions[0].device)"),
+             ("Task 6.5", "return torch.zeros_like(x)")),
+            why="zeros of the expected shape and dtype; class 0 for every vote"),
+    Trivial("ens-trivial-one-pass", T, "identity",
+            (("Task 6.1", "return predictions[0]"), ("Task 6.2", "return predictions[0]"),
+             ("Task 6.5", "with torch.no_grad():\n    return model(x)")),
+            why="mc_dropout_predict runs one forward pass in whatever mode the model is in "
+                "and touches no module's flag"),
 ]

@@ -6,7 +6,7 @@ hw1 (MyTorch BatchNorm1d), d2l.ai chapter "Batch Normalization" and the PyTorch
 forum threads on running statistics ("running_var unbiased?", "BatchNorm
 momentum convention", "num_batches_tracked").
 """
-from autograder.audit import Bug, Variant
+from autograder.audit import Bug, Trivial, Variant
 
 T = "normalization"
 
@@ -316,4 +316,20 @@ VARIANTS = [
               "n = dout.shape[0]\n"
               "        dx = (n * g - g.sum(0) - x_hat * (g * x_hat).sum(0)) / (n * sigma)"),),
             why="CS231n's simplified backward with sums instead of means"),
+]
+
+
+# ----------------------------------------------------------------------------- trivial submissions
+# The whole topic done trivially (audit.trivial_source): each must earn 0 points. The
+# modules' constructors do nothing (no parameters, no buffers: BatchNorm1d without running
+# statistics, LayerNorm without weight and bias).
+TRIVIAL = [
+    Trivial("bn-trivial-raise", T, "raise", why="every function and method raises ValueError"),
+    Trivial("bn-trivial-none", T, "none", why="every function and forward returns None"),
+    Trivial("bn-trivial-identity", T, "identity",
+            (("Task 3.8", "return dout, None, None, None"),),
+            why="every normalization returns x unchanged; the backward passes dout through"),
+    Trivial("bn-trivial-zeros", T, "zeros",
+            (("Task 3.8", "return torch.zeros_like(dout), None, None, None"),),
+            why="every normalization returns zeros shaped like x; the backward zeros too"),
 ]

@@ -10,7 +10,7 @@ Decay Regularization", and the PyTorch forum threads "Adam epsilon inside sqrt?"
 in-place operation", "optimizer ignores lr scheduler" and "param_groups with
 different learning rates".
 """
-from autograder.audit import Bug, Variant
+from autograder.audit import Bug, Trivial, Variant
 
 T = "optimizers"
 
@@ -491,4 +491,17 @@ VARIANTS = [
               "        Adam.step(self)                               # Adam with decoupled decay\n"
               "        # END SOLUTION\n")),
             why="AdamW as Adam(decoupled_weight_decay=True), the way torch.optim writes it since 2.x"),
+]
+
+
+# ----------------------------------------------------------------------------- trivial submissions
+# The whole topic done trivially (audit.trivial_source): each must earn 0 points. The
+# constructors check nothing, step() updates nothing.
+TRIVIAL = [
+    Trivial("opt-trivial-raise", T, "raise", why="every constructor and step() raises ValueError"),
+    Trivial("opt-trivial-step-returns-none", T, "none",
+            why="step() returns None at once (the red team's 2 points: 'returns None without a "
+                "closure', 'leaves p.grad unchanged')"),
+    Trivial("opt-trivial-step-returns-loss", T, "identity",
+            why="step() calls the closure and returns its loss, updating nothing"),
 ]

@@ -6,7 +6,7 @@ Sources for the misconceptions: He et al. 2016 and torchvision's BasicBlock
 ResidualBlock/MLPResNet), CS231n lecture 6 and forum threads ("ReLU before or
 after the addition", "[module] * n shares the weights").
 """
-from autograder.audit import Bug, Variant
+from autograder.audit import Bug, Trivial, Variant
 
 T = "residual"
 
@@ -154,4 +154,18 @@ VARIANTS = [
              (FORWARD, "        return (self.shortcut(x) + self.body(x)).clamp(min=0)\n")),
             why="a conditional expression for the shortcut; clamp(min=0) as the ReLU, "
                 "the sum written the other way round"),
+]
+
+
+# ----------------------------------------------------------------------------- trivial submissions
+# The whole topic done trivially (audit.trivial_source): each must earn 0 points. The blocks'
+# constructors do nothing (no body, no shortcut, no parameters).
+_EMPTY_MLP = (("Task 5.5", "return nn.Sequential()"),)
+TRIVIAL = [
+    Trivial("res-trivial-raise", T, "raise", why="every constructor, forward and make_mlp raises"),
+    Trivial("res-trivial-none", T, "none", why="forward and make_mlp return None"),
+    Trivial("res-trivial-identity", T, "identity", _EMPTY_MLP,
+            why="the blocks return x (the skip alone); make_mlp an empty nn.Sequential"),
+    Trivial("res-trivial-zeros", T, "zeros", _EMPTY_MLP,
+            why="the blocks return zeros shaped like x; make_mlp an empty nn.Sequential"),
 ]
