@@ -6,13 +6,12 @@ whose results were made from the same files, checks and seed.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import importlib
 import importlib.util
-import io
 import json
 import os
+import shutil
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,6 +23,7 @@ from . import submission as submissions
 from .checks import TopicChecks, collect
 from .config import Config
 from .exporters.gradescope import results_json
+from .gradebook import Student, roster_notes, write_tables
 from .grader import Interrupted, SubmissionResult, grade_submission, plan_devices
 from .outcome import Outcome
 from .reference import ReferenceSide
@@ -120,35 +120,57 @@ def write_submission(out: Path, name: str, result: SubmissionResult, config: Con
 
 
 def reuse(out: Path, name: str, fp: str) -> Graded | None:
-    path = out / name / "results.json"
+    """The results already written for this submission, if made from the same fingerprint."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads((out / name / "results.json").read_text())
         if data["extra_data"]["fingerprint"] != fp:
             return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return read_graded(out / name)
+
+
+def write_gradebook(out: Path, graded: list[Graded], roster: dict[str, Student] | None = None) -> None:
+    """gradebook.csv (for a learning platform's import) and scores.csv (gradebook.py)."""
+    write_tables(out, graded, roster, write_atomic)
+
+
+def read_graded(folder: Path) -> Graded | None:
+    """A submission's Graded from the results.json written for it (any fingerprint)."""
+    try:
+        data = json.loads((folder / "results.json").read_text())
         outcomes = [Outcome(**o) for o in data["extra_data"]["outcomes"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     notes = [str(n) for n in data["extra_data"].get("notes", [])]
-    return Graded(name, score(outcomes), float(data.get("execution_time", 0)), notes, reused=True)
+    return Graded(folder.name, score(outcomes), float(data.get("execution_time", 0)), notes, reused=True)
 
 
-def write_gradebook(out: Path, graded: list[Graded]) -> None:
-    topics = []
-    for g in graded:
-        for t in g.score.topics:
-            if t.topic not in topics:
-                topics.append(t.topic)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["submission", "score", "max_score", "percent"]
-                    + [f"{t}" for t in topics] + [f"{t}_max" for t in topics] + ["notes"])
-    for g in sorted(graded, key=lambda g: g.name):
-        by = {t.topic: t for t in g.score.topics}
-        writer.writerow([g.name, f"{g.score.score:g}", f"{g.score.max_score:g}", f"{g.score.percent:.1f}"]
-                        + [f"{by[t].score:g}" if t in by else "" for t in topics]
-                        + [f"{by[t].max_score:g}" if t in by else "" for t in topics]
-                        + [" | ".join(g.notes)])
-    write_atomic(out / "gradebook.csv", buf.getvalue())
+def shard_of(name: str, shards: int) -> int:
+    """Which of `shards` shards (1-based) grades this submission: stable, whatever the batch."""
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % shards + 1
+
+
+def merge(outs: list[Path], into: Path, roster: dict[str, Student] | None = None) -> list[Graded]:
+    """The results of several shards' output folders as one: their submission folders side
+    by side in `into`, and one gradebook. A name in two shards is an error (it means the
+    shards were not cut from the same batch)."""
+    graded: dict[str, Graded] = {}
+    sources: dict[str, Path] = {}
+    for out in outs:
+        for folder in sorted(p for p in out.iterdir() if p.is_dir() and (p / "results.json").exists()):
+            g = read_graded(folder)
+            if g is None:
+                raise ValueError(f"{folder / 'results.json'} cannot be read")
+            if g.name in graded:
+                raise ValueError(f"{g.name} was graded in two shards ({sources[g.name]} and {out})")
+            graded[g.name], sources[g.name] = g, out
+    into.mkdir(parents=True, exist_ok=True)
+    for name, out in sources.items():
+        if out.resolve() != into.resolve():
+            shutil.copytree(out / name, into / name, dirs_exist_ok=True)
+    write_gradebook(into, list(graded.values()), roster)
+    return list(graded.values())
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -164,12 +186,25 @@ def unique_names(subs: list[submissions.Submission]) -> list[str]:
 
 
 def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, TopicChecks] | None = None,
-                regrade: bool = False, progress=None) -> list[Graded]:
-    """Grade every submission under `paths` into `out`; returns one Graded a submission."""
+                regrade: bool = False, progress=None, shard: tuple[int, int] | None = None,
+                roster: dict[str, Student] | None = None) -> list[Graded]:
+    """Grade every submission under `paths` into `out`; returns one Graded a submission.
+
+    shard=(k, n): only the submissions of shard k of n (shard_of), named as in the whole
+    batch, so that `merge` of the n outputs equals one run. roster: identities for the
+    gradebook; a submission it does not list gets a note."""
     plan = plan if plan is not None else (public_plan(config.topics) if config.public_only
                                           else hidden_plan(config.topics))
     subs = [submissions.load(p) for p in submissions.discover(paths)]
     names = unique_names(subs)
+    if shard is not None:
+        kept = [(s, n) for s, n in zip(subs, names) if shard_of(n, shard[1]) == shard[0]]
+        subs, names = [s for s, _ in kept], [n for _, n in kept]
+    if roster is not None:
+        unmatched, _ = roster_notes(names, roster)
+        for sub, name in zip(subs, names):
+            if name in unmatched:
+                sub.problems.append(unmatched[name])
     out.mkdir(parents=True, exist_ok=True)
     reference = ReferenceSide(config.reference)
     use_cuda = "cuda" in plan_devices(config)[0]
@@ -207,7 +242,7 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
         g = write_submission(out, name, result, config, fp)
         with lock:
             graded.append(g)
-            write_gradebook(out, graded)
+            write_gradebook(out, graded, roster)
             if progress:
                 progress(g)
         return g
@@ -230,7 +265,7 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
         if group is not None:
             group.close()
         reference.close()
-    write_gradebook(out, graded)
+    write_gradebook(out, graded, roster)
     return graded
 
 

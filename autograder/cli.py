@@ -29,10 +29,43 @@ def _topics(values: list[str] | None) -> tuple[str, ...]:
     return tuple(values or ())
 
 
+def _shard(value: str) -> tuple[int, int]:
+    try:
+        k, n = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected K/N, e.g. 2/3") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"shard {k} of {n}: K must be between 1 and N")
+    return k, n
+
+
+def _roster(path: str | None):
+    """The roster, or None; a roster that cannot be used stops the command (exit 2)."""
+    if path is None:
+        return None
+    from .gradebook import RosterError, read_roster
+    try:
+        return read_roster(Path(path))
+    except RosterError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def _roster_report(names: list[str], roster) -> None:
+    from .gradebook import roster_notes
+    unmatched, missing = roster_notes(names, roster)
+    if missing:
+        print(f"roster: {len(missing)} student(s) have no submission (empty scores in the "
+              f"gradebook): {', '.join(missing)}", file=sys.stderr)
+    if unmatched:
+        print(f"roster: {len(unmatched)} submission(s) match no roster row (listed under their own "
+              f"names): {', '.join(sorted(unmatched))}", file=sys.stderr)
+
+
 def cmd_grade(args) -> int:
     from .batch import grade_batch, print_summary
     config = Config(devices=args.device, topics=_topics(args.topic), base_seed=args.seed,
                     jobs=args.jobs, timeout_scale=args.timeout_scale)
+    roster = _roster(args.roster)
     started = time.monotonic()
     done = []
     from .isolation import detect
@@ -51,15 +84,36 @@ def cmd_grade(args) -> int:
 
     try:
         graded = grade_batch([Path(p) for p in args.submissions], Path(args.out), config,
-                             regrade=args.regrade, progress=progress)
+                             regrade=args.regrade, progress=progress, shard=args.shard, roster=roster)
     except KeyboardInterrupt:
         print(f"\nInterrupted: {len(done)} submission(s) were graded and written to {args.out}; "
               "run the same command again to grade the rest.", file=sys.stderr)
         return 130
     print()
     print_summary(graded)
+    if roster is not None and args.shard is None:
+        _roster_report([g.name for g in graded], roster)
+    shard = f" (shard {args.shard[0]} of {args.shard[1]}: merge the shards' folders with " \
+        "`python -m autograder merge`)" if args.shard else ""
     print(f"\n{len(graded)} submission(s) in {time.monotonic() - started:.1f}s; "
-          f"results in {args.out}/ (gradebook.csv, <name>/results.json, <name>/feedback.txt)")
+          f"results in {args.out}/ (gradebook.csv, scores.csv, <name>/results.json, "
+          f"<name>/feedback.txt){shard}")
+    return 0
+
+
+def cmd_merge(args) -> int:
+    """Instructors: the output folders of a sharded batch as one."""
+    from .batch import merge, print_summary
+    roster = _roster(args.roster)
+    try:
+        graded = merge([Path(p) for p in args.outs], Path(args.into), roster)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print_summary(graded)
+    if roster is not None:
+        _roster_report([g.name for g in graded], roster)
+    print(f"\n{len(graded)} submission(s) from {len(args.outs)} folder(s) merged into {args.into}/")
     return 0
 
 
@@ -135,9 +189,48 @@ def cmd_stubs(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    """Maintainers: grade the bank of known bugs and correct variants (tests/bugbank/)."""
+    """Maintainers: grade the bank of known bugs and correct variants (tests/bugbank/), or
+    with --mutants cosmic-ray's mutants of the solutions (docs/MUTANTS.md)."""
+    if args.mutants:
+        from .mutants import main as mutants_main
+        return mutants_main(Config(devices=args.device, jobs=args.jobs), topics=_topics(args.topic),
+                            n=args.sample, seed=args.seed or 0)
+    if args.topic or args.sample is not None or args.seed is not None:
+        print("error: --topic, --sample and --seed go with --mutants", file=sys.stderr)
+        return 2
     from .audit import main as audit_main
     return audit_main(Config(devices=args.device, jobs=args.jobs), only=args.only)
+
+
+def cmd_export(args) -> int:
+    """Instructors: the assignment in another platform's format."""
+    from .exporters.gradescope import autograder_zip
+    names = autograder_zip(Path(args.out), ROOT, args.hidden_visibility)
+    print(f"wrote {args.out} ({len(names)} files): upload it as the assignment's autograder "
+          "(Ubuntu 24.04 base image); hidden checks are shown "
+          f"{args.hidden_visibility.replace('_', ' ')}, public checks at once")
+    return 0
+
+
+def cmd_gradescope_run(args) -> int:
+    """Inside Gradescope's container (run_autograder): grade the upload, write results.json."""
+    from .on_gradescope import run
+    return run(Path(args.submission), Path(args.results), args.hidden_visibility, args.device)
+
+
+def cmd_release(args) -> int:
+    """Instructors: the student kit (stubs, notebooks, public checks, the checker) in OUT_DIR."""
+    from .release import ReleaseError, build
+    try:
+        kit = build(Path(args.out_dir), lang=args.lang)
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.status
+    for note in kit.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote the student kit {kit.version} to {kit.root} ({kit.files} files); students install "
+          f"the checker with: pip install {kit.wheel.relative_to(kit.root)}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,7 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel")
     g.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every time limit")
     g.add_argument("--regrade", action="store_true", help="grade again even if results are up to date")
+    g.add_argument("--shard", type=_shard, metavar="K/N",
+                   help="grade only shard K of N (a stable split by submission name); merge afterwards")
+    g.add_argument("--roster", metavar="CSV",
+                   help="submission,student_id,email,name,section: identities for the gradebook")
     g.set_defaults(func=cmd_grade)
+
+    m = sub.add_parser("merge", help="instructors: merge the output folders of a sharded batch")
+    m.add_argument("outs", nargs="+", help="the shards' output folders")
+    m.add_argument("--into", required=True, help="the merged output folder")
+    m.add_argument("--roster", metavar="CSV", help="as for grade")
+    m.set_defaults(func=cmd_merge)
 
     c = sub.add_parser("check", help="students: run the public checks on your assignments/ folder")
     c.add_argument("topic", nargs="*", help=f"one or more of: {', '.join(TOPICS)} (default: all)")
@@ -169,7 +272,33 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--only", help="one topic or one entry name")
     a.add_argument("--device", type=_devices, default=("cpu",))
     a.add_argument("--jobs", type=int, default=2)
+    a.add_argument("--mutants", action="store_true",
+                   help="grade cosmic-ray's mutants of the solutions instead (docs/MUTANTS.md)")
+    a.add_argument("--topic", action="append", help="with --mutants: only this topic (repeatable)")
+    a.add_argument("--sample", type=int, metavar="N",
+                   help="with --mutants: N mutants a topic, drawn by --seed")
+    a.add_argument("--seed", type=int, help="with --mutants: which sample to draw (default 0)")
     a.set_defaults(func=cmd_audit)
+
+    from .exporters.gradescope import HIDDEN_VISIBILITY, VISIBILITIES
+    e = sub.add_parser("export", help="instructors: the assignment for another platform")
+    e.add_argument("platform", choices=["gradescope"])
+    e.add_argument("out", help="the file to write (gradescope: the autograder .zip)")
+    e.add_argument("--hidden-visibility", choices=VISIBILITIES, default=HIDDEN_VISIBILITY,
+                   help="when students see the hidden checks' cases (public ones: at once)")
+    e.set_defaults(func=cmd_export)
+
+    r = sub.add_parser("gradescope-run", help="inside Gradescope: grade one upload (run_autograder)")
+    r.add_argument("submission", help="the upload's folder (/autograder/submission)")
+    r.add_argument("--results", required=True, help="where results.json goes")
+    r.add_argument("--hidden-visibility", choices=VISIBILITIES, default=HIDDEN_VISIBILITY)
+    r.add_argument("--device", type=_devices, default=("cpu", "cuda"))
+    r.set_defaults(func=cmd_gradescope_run)
+
+    k = sub.add_parser("release", help="instructors: write the student kit (nothing hidden in it)")
+    k.add_argument("out_dir", help="folder for the kit (absent, empty, or an earlier kit)")
+    k.add_argument("--lang", choices=("en", "ru"), default="en", help="the kit's language (default en)")
+    k.set_defaults(func=cmd_release)
 
     s = sub.add_parser("stubs", help="generate assignments/ stubs from solutions/")
     s.add_argument("--check", action="store_true", help="only report stubs that drifted")

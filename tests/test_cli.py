@@ -60,8 +60,10 @@ def course(tmp_path_factory):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def gradebook(out: Path) -> dict[str, dict]:
-    path = out / "gradebook.csv"
+def gradebook(out: Path, table: str = "scores.csv") -> dict[str, dict]:
+    """The rows of a batch table by submission: scores.csv (the instructor's, with maxima and
+    notes) unless told otherwise."""
+    path = out / table
     if not path.exists():
         return {}
     with open(path, newline="") as fh:
@@ -83,8 +85,10 @@ def test_grade_writes_results_feedback_and_gradebook(course):
     first, _, book = runs["first"]
     assert (out / "zoe" / "results.json").exists()
     assert "syntax error (line 1)" in (out / "zoe" / "feedback.txt").read_text()
-    assert (out / "gradebook.csv").read_text().startswith("submission,score,max_score,percent")
+    assert (out / "gradebook.csv").read_text().startswith("submission,score,normalization\n")
+    assert (out / "scores.csv").read_text().startswith("submission,student_id,score,max_score,percent")
     assert sorted(book) == ["ghost", "zoe"]
+    assert sorted(gradebook(out, "gradebook.csv")) == ["ghost", "zoe"]
     assert "does not exist" in book["ghost"]["notes"]
     assert "zoe" in first.stdout and "ghost" in first.stdout        # the summary table
 

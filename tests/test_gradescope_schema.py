@@ -42,7 +42,7 @@ def batch(tmp_path_factory):
                              Config(devices=("cpu", "cuda"), topics=("normalization",), jobs=2),
                              regrade=True)
     results = {g.name: json.loads((root / "out" / g.name / "results.json").read_text()) for g in graded}
-    with open(root / "out" / "gradebook.csv", newline="") as fh:
+    with open(root / "out" / "scores.csv", newline="") as fh:
         gradebook = list(csv.DictReader(fh))
     yield {g.name: g for g in graded}, results, gradebook
     shutil.rmtree(root, ignore_errors=True)
@@ -129,7 +129,7 @@ def test_submission_problems_reach_the_top_level_output(batch):
     assert results["empty"]["score"] == 0
 
 
-def test_gradebook_has_one_row_per_submission_with_its_totals(batch):
+def test_scores_table_has_one_row_per_submission_with_its_totals(batch):
     graded, results, gradebook = batch
     assert sorted(row["submission"] for row in gradebook) == sorted(graded)
     for row in gradebook:

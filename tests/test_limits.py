@@ -228,7 +228,8 @@ def autograder(*args, env=None, timeout=180) -> subprocess.Popen:
 
 
 def gradebook(out: Path) -> dict[str, dict]:
-    with open(out / "gradebook.csv", newline="") as fh:
+    """The batch's scores.csv (totals with their maxima) by submission."""
+    with open(out / "scores.csv", newline="") as fh:
         return {row["submission"]: row for row in csv.DictReader(fh)}
 
 
