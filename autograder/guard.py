@@ -174,7 +174,8 @@ def _defined_in(value, path: str | None) -> bool:
     if path is None:
         return False
     if isinstance(value, type):
-        return any(_defined_in(member, path) for member in vars(value).values())
+        return any(_defined_in(member, path) for member in vars(value).values()
+                   if not isinstance(member, type))
     code = getattr(_innermost(value), "__code__", None)
     return code is not None and os.path.samefile(code.co_filename, path) \
         if code is not None and os.path.exists(code.co_filename) else False

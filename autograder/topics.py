@@ -90,11 +90,13 @@ _NORM_NAMES = r"(batch|layer|group|instance|rms)_norm"
 NORM_GUARD = Guard(
     kernels=(_NORM_NAMES, r"_transformer_encoder_layer_fwd"),   # the fused encoder layer-norms too
     python=tuple((m, _NORM_NAMES) for m in ("torch.nn.functional", "torch._refs",
-                                            "torch._refs.nn.functional", "torch._decomp.decompositions")))
+                                            "torch._refs.nn.functional", "torch._decomp.decompositions"))
+    + (("torch.nn.modules.batchnorm", ""), ("torch.nn.modules.normalization", "")))  # the classes
 DROPOUT_GUARD = Guard(
     kernels=(r"dropout",),
     python=tuple((m, r"dropout") for m in ("torch.nn.functional", "torch._refs.nn.functional",
-                                           "torch._decomp.decompositions")))
+                                           "torch._decomp.decompositions"))
+    + (("torch.nn.modules.dropout", ""),))                  # the classes, built or subclassed
 OPTIM_GUARD = Guard(
     kernels=(r"::_fused_(adam|adamw|sgd|adagrad)",),
     python=tuple((f"torch.optim.{m}", "") for m in (
