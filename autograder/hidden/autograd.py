@@ -77,6 +77,26 @@ def numerical_gradient_leaves_x_alone(impl, t):
     return {"grad": grad, "x after the call": fetch(x), "x.grad after the call": fetch(x.grad)}
 
 
+@check(points=1)
+def numerical_gradient_empty(impl, t):
+    """numerical_gradient at an empty (0, 3) x: an empty gradient shaped like x.
+
+    The empty gradient is also what returning x, or zeros like it, gives: the gradient at
+    a (2, 3) x is asked too, for the point.
+    """
+    f = fns_on(impl).tanh_sq_sum
+    return {"grad at a (0, 3) x": impl.numerical_gradient(f, t.randn(0, 3, dtype=F64)),
+            "grad at a (2, 3) x": impl.numerical_gradient(f, t.randn(2, 3, dtype=F64))}
+
+
+@check(points=1)
+def numerical_gradient_half_precision(impl, t):
+    """numerical_gradient at float16 and bfloat16 x: computed in float64, returned in x's dtype."""
+    f = fns_on(impl).tanh_sq_sum
+    return {"float16": impl.numerical_gradient(f, t.randn(5, dtype=torch.float16)),
+            "bfloat16": impl.numerical_gradient(f, t.randn(5, dtype=torch.bfloat16))}
+
+
 # ----------------------------------------------------------------------------- autograd_gradient
 
 @check(points=2)
@@ -126,6 +146,22 @@ def autograd_gradient_uses_backward(impl, t):
     fns = fns_on(impl)
     return {"grad": impl.autograd_gradient(fns.wrong_backward_sum, x),
             "grad of sum(x**2), an honest backward": impl.autograd_gradient(fns.sum_of_squares, x)}
+
+
+@check(points=1)
+def autograd_gradient_half_precision(impl, t):
+    """autograd_gradient at float16 and bfloat16 x: computed and returned in x's dtype."""
+    f = fns_on(impl).sum_of_squares
+    return {"float16": impl.autograd_gradient(f, t.randn(5, dtype=torch.float16)),
+            "bfloat16": impl.autograd_gradient(f, t.randn(5, dtype=torch.bfloat16))}
+
+
+@check(points=1)
+def autograd_gradient_non_contiguous(impl, t):
+    """autograd_gradient at a transposed (non-contiguous) matrix, which it leaves unchanged."""
+    base = make_param(impl, t.randn(4, 3, dtype=F64))
+    grad = impl.autograd_gradient(fns_on(impl).matrix_quadratic, base.data.T)   # (3, 4) view
+    return {"grad": grad, "x after the call": fetch(base)}
 
 
 @check(points=1, placement=False, tolerance=FD_TOLERANCE)
@@ -193,6 +229,48 @@ def relative_error_shapes_differ(impl, t):
             "relative_error of two (3,) tensors": impl.relative_error(a, b)}
 
 
+@check(points=1, placement=False)
+def relative_error_broadcastable_shapes(impl, t):
+    """relative_error raises ValueError for shapes that differ but broadcast, such as (3,) and (1, 3)."""
+    a = t.randn(3, dtype=F64)
+    return {"(3,) and (1, 3)": raised(lambda: impl.relative_error(a, t.randn(1, 3, dtype=F64))),
+            "(3,) and (2, 3)": raised(lambda: impl.relative_error(a, t.randn(2, 3, dtype=F64))),
+            "(3, 1) and (3,)": raised(lambda: impl.relative_error(t.randn(3, 1, dtype=F64), a)),
+            "relative_error of two (3,) tensors": impl.relative_error(a, a + 0.1)}
+
+
+@check(points=1, placement=False)
+def relative_error_empty(impl, t):
+    """relative_error of two empty tensors is 0.0 (and of two (3,) tensors, their error)."""
+    a = t.randn(3, dtype=F64)
+    return {"(0,)": impl.relative_error(t.randn(0, dtype=F64), t.randn(0, dtype=F64)),
+            "(2, 0)": impl.relative_error(t.randn(2, 0, dtype=F64), t.randn(2, 0, dtype=F64)),
+            "(3,)": impl.relative_error(a, a + 0.1)}
+
+
+@check(points=1, placement=False)
+def relative_error_integer_inputs(impl, t):
+    """relative_error of int64 tensors: the same float answer, 0/0 counting as 0."""
+    a = t.tensor([0, 1, 5, -2], dtype=torch.int64)
+    b = t.tensor([0, 3, 5, -2], dtype=torch.int64)
+    return {"relative_error": impl.relative_error(a, b)}
+
+
+@check(points=1, placement=False)
+def relative_error_requires_grad(impl, t):
+    """relative_error of a tensor that requires grad and a plain one: a Python float."""
+    a = make_param(impl, t.randn(3, 4, dtype=F64))
+    b = t.randn(3, 4, dtype=F64)
+    return {"relative_error": impl.relative_error(a, b)}
+
+
+@check(points=1, placement=False)
+def relative_error_non_contiguous(impl, t):
+    """relative_error of two transposed (non-contiguous) matrices."""
+    a, b = make_param(impl, t.randn(4, 3, dtype=F64)), make_param(impl, t.randn(4, 3, dtype=F64))
+    return {"relative_error": impl.relative_error(a.data.T, b.data.T)}
+
+
 # ----------------------------------------------------------------------------- gradient_check
 
 @check(points=1, placement=False)
@@ -226,6 +304,32 @@ def gradient_check_uses_h(impl, t):
     return {"gradient_check": impl.gradient_check(fns_on(impl).tanh_sq_sum, x, h=1e-2)}
 
 
+@check(points=1, placement=False)
+def gradient_check_leaves_x_alone(impl, t):
+    """gradient_check at an x that requires grad: the right answers, and x and x.grad untouched.
+
+    Returning 0.0 leaves x alone too: a wrong backward's gradient_check (about 1/3) is
+    compared as well, for the point.
+    """
+    x = make_param(impl, t.rand(2, 3, dtype=F64) + 0.5)
+    fns = fns_on(impl)
+    value = impl.gradient_check(fns.matrix_quadratic, x)
+    return {"below 1e-6": isinstance(value, float) and value < 1e-6,
+            "gradient_check of a wrong backward": impl.gradient_check(fns.wrong_backward_sum, x),
+            "x after the calls": fetch(x), "x.grad after the calls": fetch(x.grad)}
+
+
+@check(points=1, placement=False)
+def gradient_check_non_contiguous(impl, t):
+    """gradient_check at a transposed (non-contiguous) matrix: the right answers, x unchanged."""
+    base = make_param(impl, t.rand(4, 3, dtype=F64) + 0.5)
+    fns = fns_on(impl)
+    value = impl.gradient_check(fns.tanh_sq_sum, base.data.T)                # (3, 4) view
+    return {"below 1e-6": isinstance(value, float) and value < 1e-6,
+            "gradient_check of a wrong backward": impl.gradient_check(fns.wrong_backward_sum,
+                                                                      base.data.T),
+            "x after the calls": fetch(base)}
+
 # ----------------------------------------------------------------------------- known mistakes
 
 def _names(*prefixes):
@@ -258,6 +362,13 @@ MISTAKES = [
             "x.dtype (compute in float64, return in x's dtype).",
             (("return grad.view(x.shape).to(x.dtype)", "return grad.view(x.shape)"),),
             checks=_NUMERICAL),
+    Mistake("16-bit gradient returned in float32",
+            "numerical_gradient returned a float32 gradient for a float16 or bfloat16 x; compute "
+            "in float64 as you do, but cast the result back to x's own dtype (.to(x.dtype)), "
+            "whatever it is.",
+            (("return grad.view(x.shape).to(x.dtype)",
+              "return grad.view(x.shape).to(torch.promote_types(x.dtype, torch.float32))"),),
+            checks=("numerical_gradient_half_precision",)),
     Mistake("backward on x itself",
             "autograd_gradient ran backward on x itself, so the gradient ACCUMULATED in x.grad "
             "(and x now requires grad); work on xc = x.detach().clone().requires_grad_(True).",
@@ -317,10 +428,23 @@ MISTAKES = [
             (("xc = x.detach().clone().requires_grad_(True)",
               "xc = x.detach().double().requires_grad_(True)"),),
             checks=_AUTOGRAD),
+    Mistake("16-bit x upcast",
+            "autograd_gradient computed in float32 for a float16 or bfloat16 x and returned a "
+            "float32 gradient; differentiate a copy in x's own dtype "
+            "(xc = x.detach().clone().requires_grad_(True)), so the gradient comes back in it.",
+            (("xc = x.detach().clone().requires_grad_(True)",
+              "xc = (x.float() if x.element_size() == 2 else x).detach().clone().requires_grad_(True)"),),
+            checks=("autograd_gradient_half_precision",)),
     Mistake("h not passed on",
             "gradient_check did not pass its h to numerical_gradient (the default was used).",
             (("numeric = numerical_gradient(fn, x, h)", "numeric = numerical_gradient(fn, x)"),),
             checks=_names("gradient_check_")),
+    Mistake("gradient_check ran backward on x",
+            "gradient_check ran backward on x itself (x.requires_grad_(); fn(x).backward()), which "
+            "filled the caller's x.grad; call autograd_gradient(fn, x), which differentiates a copy.",
+            (("analytic = autograd_gradient(fn, x)",
+              "x.requires_grad_(True)\n    fn(x).backward()\n    analytic = x.grad"),),
+            checks=("gradient_check_leaves_x_alone",)),
     Mistake("abs missing",
             "relative_error did not take the absolute value of a - b, so elements where b > a "
             "counted as negative errors; use |a - b| / max(1e-8, |a| + |b|).",
@@ -332,6 +456,26 @@ MISTAKES = [
             (("return ((a - b).abs() / denom).max().item()",
               "return ((a - b).abs().max() / (a.abs() + b.abs()).max().clamp(min=1e-8)).item()"),),
             checks=_RELATIVE),
+    Mistake("numel compared, not shapes",
+            "relative_error compared the number of elements instead of the shapes, so (3,) and "
+            "(1, 3) were accepted and broadcast to (3, 3); raise ValueError when "
+            "a.shape != b.shape.",
+            (("    if a.shape != b.shape:\n        raise ValueError(f\"shapes differ: {tuple(a.shape)} "
+              "and {tuple(b.shape)}\")\n",
+              "    if a.numel() != b.numel():\n        raise ValueError(\"sizes differ\")\n"),),
+            checks=("relative_error_broadcastable_shapes",)),
+    Mistake("floor in the input's dtype",
+            "relative_error built the 1e-8 floor in the inputs' dtype, before casting to float64: "
+            "for integer tensors it rounds to 0, so 0/0 gave NaN; cast a and b to float64 first, "
+            "then take max(1e-8, |a| + |b|).",
+            (("    a = a.detach().to(torch.float64)\n"
+              "    b = b.detach().to(device=a.device, dtype=torch.float64)\n"
+              "    denom = (a.abs() + b.abs()).clamp(min=1e-8)",
+              "    denom = torch.maximum(a.abs() + b.abs(), torch.full_like(a, 1e-8))\n"
+              "    a = a.detach().to(torch.float64)\n"
+              "    b = b.detach().to(device=a.device, dtype=torch.float64)\n"
+              "    denom = denom"),),
+            checks=("relative_error_integer_inputs",)),
     Mistake("no shape check",
             "relative_error did not check the shapes; raise ValueError when a.shape != b.shape "
             "(instead of broadcasting, or failing inside the subtraction).",

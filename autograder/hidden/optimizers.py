@@ -20,7 +20,8 @@ shares: "step" read as a float (a 0-dim tensor, as PyTorch stores it, and a
 Python number both pass), keys other than PyTorch's state names ignored, and an
 entry that is None or empty counted as no state.
 
-float64 throughout (the table's 1e-7 relative tolerance), except one float32 check.
+float64 throughout (the table's 1e-7 relative tolerance), except adam_float32 and
+optim_float32.
 
 The meta-device probe (PLACEMENT_POINTS) runs one check per optimizer, each with
 every state buffer of its class (sgd_nesterov, rmsprop_centered_momentum,
@@ -171,6 +172,13 @@ def sgd_lr_change(impl, t):
                   lr_change=(10, 0.01, 0.2))
 
 
+@check(points=1, placement=False)
+def sgd_nesterov_weight_decay(impl, t):
+    """SGDMomentum with nesterov and weight_decay 0.1 (group 1: 0.3): the decayed g in both terms."""
+    return _train(impl, t, lambda g: impl.SGDMomentum(g, lr=0.05, momentum=0.9, nesterov=True,
+                                                      weight_decay=0.1), {"weight_decay": 0.3})
+
+
 # ----------------------------------------------------------------------------- RMSProp
 
 @check(points=1, placement=False)
@@ -209,6 +217,23 @@ def rmsprop_centered_momentum(impl, t):
 def rmsprop_small_gradients(impl, t):
     """RMSProp on gradients of size 1e-4: eps (1e-8) is added after the square root."""
     return _train(impl, t, lambda g: impl.RMSProp(g, lr=0.01), {"lr": 0.02}, scale=1e-4)
+
+
+@check(points=1, placement=False)
+def rmsprop_lr_change(impl, t):
+    """RMSProp with momentum 0.9: lr changed through param_groups after step 10 takes effect."""
+    return _train(impl, t, lambda g: impl.RMSProp(g, lr=0.003, momentum=0.9), {"lr": 0.01},
+                  lr_change=(10, 0.001, 0.05))
+
+
+@check(points=1, placement=False)
+def rmsprop_invalid_momentum_weight_decay(impl, t):
+    """RMSProp: ValueError for a negative momentum or weight_decay, none for valid ones."""
+    p = make_param(impl, t.randn(3, dtype=F64))
+    return {"RMSProp(momentum=-0.5)": raised(lambda: impl.RMSProp([p], momentum=-0.5)),
+            "RMSProp(weight_decay=-1)": raised(lambda: impl.RMSProp([p], weight_decay=-1.0)),
+            "RMSProp(momentum=0.5, weight_decay=0.1) (valid)":
+                raised(lambda: impl.RMSProp([p], momentum=0.5, weight_decay=0.1))}
 
 
 # ----------------------------------------------------------------------------- Adam
@@ -275,6 +300,13 @@ def adamw_large_decay(impl, t):
     """AdamW with lr 0.05 and weight_decay 0.5 (group 1: decay 2, amsgrad): decay before the step."""
     return _train(impl, t, lambda g: impl.AdamW(g, lr=0.05, weight_decay=0.5),
                   {"weight_decay": 2.0, "amsgrad": True})
+
+
+@check(points=1, placement=False)
+def adamw_lr_change(impl, t):
+    """AdamW with weight_decay 0.5: lr changed after step 10 applies to the decay and the step."""
+    return _train(impl, t, lambda g: impl.AdamW(g, lr=0.1, weight_decay=0.5), {"lr": 0.02},
+                  lr_change=(10, 0.001, 0.1))
 
 
 # ----------------------------------------------------------------------------- all four
@@ -393,6 +425,68 @@ def adaptive_invalid_arguments(impl, t):
                                                                             betas=(0.5, 0.9)))}
 
 
+@check(points=1, placement=False)
+def adaptive_custom_eps_betas(impl, t):
+    """RMSProp, Adam and AdamW read eps (and AdamW its betas) from the group, on gradients of size 1e-3."""
+    small, steps = 1e-3, 8
+    return {"RMSProp(eps=1e-3)": _train(impl, t, lambda g: impl.RMSProp(g, lr=0.01, eps=1e-3),
+                                        {"eps": 1e-4}, steps=steps, scale=small),
+            "Adam(eps=1e-2)": _train(impl, t, lambda g: impl.Adam(g, lr=0.01, eps=1e-2),
+                                     {"eps": 1e-4}, steps=steps, scale=small),
+            "AdamW(betas=(0.5, 0.9), eps=1e-3)": _train(
+                impl, t, lambda g: impl.AdamW(g, lr=0.01, betas=(0.5, 0.9), eps=1e-3),
+                {"betas": (0.8, 0.99)}, steps=steps, scale=small)}
+
+
+@check(points=1, placement=False)
+def optim_float32(impl, t):
+    """SGDMomentum, RMSProp and AdamW in float32: parameters and state stay float32, values match."""
+    steps, f32 = 8, torch.float32
+    return {"SGDMomentum(nesterov)": _train(
+                impl, t, lambda g: impl.SGDMomentum(g, lr=0.05, momentum=0.9, nesterov=True),
+                {"momentum": 0.5}, dtype=f32, steps=steps),
+            "RMSProp(centered, momentum)": _train(
+                impl, t, lambda g: impl.RMSProp(g, lr=0.003, centered=True, momentum=0.8),
+                {"centered": False}, dtype=f32, steps=steps),
+            "AdamW": _train(impl, t, lambda g: impl.AdamW(g, lr=0.01), {"amsgrad": True},
+                            dtype=f32, steps=steps)}
+
+
+_ALL_FOUR = {"SGDMomentum": {"lr": 0.1, "momentum": 0.9}, "RMSProp": {"momentum": 0.5},
+             "Adam": {"lr": 0.01}, "AdamW": {"lr": 0.01, "weight_decay": 0.1}}
+
+
+@check(points=1, placement=False)
+def optim_zero_grad_keeps_tensors(impl, t):
+    """After zero_grad(set_to_none=False) a zero gradient is still a gradient: p keeps moving (all four)."""
+    out = {}
+    for name, kwargs in _ALL_FOUR.items():
+        p = make_param(impl, t.randn(3, 2, dtype=F64))
+        opt = getattr(impl, name)([p], **kwargs)
+        for _ in range(2):
+            assign(p.grad, t.randn(3, 2, dtype=F64))
+            opt.step()
+        opt.zero_grad(set_to_none=False)            # p.grad is now a tensor of zeros
+        for i in range(2):
+            opt.step()
+            out[f"{name}: p after zero-gradient step {i + 1}"] = fetch(p)
+        out[f"{name}: state"] = _state(opt.state_dict(), names=("p",))
+    return out
+
+
+@check(points=1, placement=False)
+def optim_step_with_closure(impl, t):
+    """step(closure) updates p and returns what the closure returned (all four optimizers)."""
+    out = {}
+    for name, kwargs in _ALL_FOUR.items():
+        p = make_param(impl, t.randn(3, 2, dtype=F64))
+        opt = getattr(impl, name)([p], **kwargs)
+        assign(p.grad, t.randn(3, 2, dtype=F64))
+        out[f"{name} returned"] = opt.step(p.sum)  # the closure: p.sum, on the implementation's side
+        out[f"{name} p after the step"] = fetch(p)
+    return out
+
+
 # ----------------------------------------------------------------------------- known mistakes
 
 def _names(*prefixes):
@@ -422,9 +516,45 @@ def _both_adams(*replacements):
     return tuple(pairs)
 
 
+# The first lines of each step's loop body, and each step's last line (unique per class).
+_GRAD_NONE_HEADS = {
+    "SGDMomentum": "                if p.grad is None:\n                    continue\n"
+                   "                g = p.grad\n                if weight_decay != 0:\n"
+                   "                    g = g + weight_decay * p                  # new tensor",
+    "RMSProp": "                if p.grad is None:\n                    continue\n"
+               "                state = self.state[p]\n"
+               "                if len(state) == 0:                           # p's first step\n"
+               "                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+               "                    state[\"square_avg\"]",
+    "Adam": "                if p.grad is None:\n                    continue\n"
+            "                state = self.state[p]\n"
+            "                if len(state) == 0:                           # p's first step\n"
+            "                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+            "                    state[\"exp_avg\"]",
+    "AdamW": "                if p.grad is None:\n                    continue\n"
+             "                state = self.state[p]\n                if len(state) == 0:\n",
+}
+_STEP_TAILS = {
+    "SGDMomentum": "p.add_(g, alpha=-lr)                          # p = p - lr * g",
+    "RMSProp": "                else:\n                    p.add_(g / avg, alpha=-lr)",
+    "Adam": _ADAM_TAIL,
+    "AdamW": _ADAMW_TAIL,
+}
+_ADAMW_INIT = ("                if len(state) == 0:\n"
+               "                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+               "                    state[\"exp_avg\"] = torch.zeros_like(p)\n"
+               "                    state[\"exp_avg_sq\"] = torch.zeros_like(p)\n")
+_ADAMW_MOMENTS = ("                g = p.grad\n"
+                  "                m, v = state[\"exp_avg\"], state[\"exp_avg_sq\"]\n"
+                  "                m.mul_(beta1).add_(g, alpha=1 - beta1)\n"
+                  "                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)\n")
+
+
 # step_returns_none and grad_left_unchanged compare one step of every optimizer, so every
-# mistake in a step shows there too (and is named there).
-_ONE_STEP = ("step_returns_none", "grad_left_unchanged")
+# mistake in a step shows there too (and is named there); so do the other checks that run
+# several optimizers (a mistake's checks must include every check whose outputs it changes).
+_ONE_STEP = ("step_returns_none", "grad_left_unchanged", "adaptive_custom_eps_betas",
+             "optim_float32", "optim_zero_grad_keeps_tensors", "optim_step_with_closure")
 _SGD, _RMS = _names("sgd_") + _ONE_STEP, _names("rmsprop_") + _ONE_STEP
 _ADAM, _ADAMW = _names("adam_") + _ONE_STEP, _names("adamw_") + _ONE_STEP
 
@@ -634,6 +764,102 @@ MISTAKES = [
               '                state["step"] += 1\n'
               '                t = float(state["step"])                      # CPU scalar'),),
             checks=_ADAM),
+    Mistake("sgd nesterov terms swapped",
+            "Nesterov's look-ahead swapped the two terms (buf + momentum * g); PyTorch steps with "
+            "g + momentum * buf, the gradient plus momentum times the updated buffer.",
+            (("                        g = g + momentum * buf\n",
+              "                        g = buf + momentum * g\n"),),
+            checks=_SGD),
+    Mistake("sgd nesterov without the decay",
+            "Nesterov's look-ahead used the raw p.grad; with weight decay it uses the decayed "
+            "gradient, g + momentum * buf with g = p.grad + weight_decay * p, in both terms.",
+            (("                        g = g + momentum * buf\n",
+              "                        g = p.grad + momentum * buf\n"),),
+            checks=_SGD),
+    Mistake("rmsprop decay after the scaling",
+            "weight decay was added to the update after the division by sqrt(v) + eps; "
+            "torch.optim.RMSprop adds it to the gradient first (g = p.grad + weight_decay * p), "
+            "so it enters square_avg and is scaled like the gradient.",
+            (("                if weight_decay != 0:\n                    g = g + weight_decay * p\n"
+              "                v = state[\"square_avg\"]\n",
+              "                v = state[\"square_avg\"]\n"),
+             ("                    p.add_(g / avg, alpha=-lr)\n",
+              "                    p.add_(g / avg + weight_decay * p, alpha=-lr)\n")),
+            checks=_RMS),
+    Mistake("rmsprop lr inside the buffer",
+            "lr was folded into RMSProp's momentum buffer (b = momentum * b + lr * g / avg; "
+            "p -= b); PyTorch keeps b = momentum * b + g / avg and steps p -= lr * b, so a "
+            "changed lr applies at once and momentum_buffer holds no lr.",
+            (("b.mul_(momentum).add_(g / avg)             # b = momentum b + g / avg\n"
+              "                    p.add_(b, alpha=-lr)",
+              "b.mul_(momentum).add_(g / avg, alpha=lr)\n                    p.sub_(b)"),),
+            checks=_RMS),
+    Mistake("rmsprop momentum and weight_decay not validated",
+            "RMSProp accepted a negative momentum or weight_decay; raise ValueError for them "
+            "too, as for lr, eps and alpha (\"Invalid momentum value: -0.5\").",
+            (("        if momentum < 0.0:\n            raise ValueError(f\"Invalid momentum value: {momentum}\")\n"
+              "        if weight_decay < 0.0:\n            raise ValueError(f\"Invalid weight_decay value: {weight_decay}\")\n"
+              "        if alpha < 0.0:",
+              "        if alpha < 0.0:"),),
+            checks=("rmsprop_invalid_momentum_weight_decay",)),
+    Mistake("adamw decay factor cached",
+            "AdamW's decay factor 1 - lr * weight_decay was computed once and kept; compute it "
+            "from the group's lr at every step, so that a changed lr changes the decay too.",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first",
+              "p.mul_(group.setdefault(\"decay\", 1 - lr * weight_decay))"),),
+            checks=_ADAMW),
+    Mistake("rmsprop eps written as a number",
+            "RMSProp added 1e-8 (the default) instead of the group's eps; read eps from the "
+            "group: avg = sqrt(v) + group['eps'].",
+            (("avg = v.sqrt() + eps", "avg = v.sqrt() + 1e-8"),),
+            checks=("adaptive_custom_eps_betas",)),
+    Mistake("adam eps written as a number",
+            "Adam added 1e-8 (the default) instead of the group's eps; read eps from the group: "
+            "p -= lr * m_hat / (sqrt(v_hat) + group['eps']).",
+            ((_ADAM_TAIL, _ADAM_TAIL.replace("(v_hat.sqrt() + eps)", "(v_hat.sqrt() + 1e-8)")),),
+            checks=("adaptive_custom_eps_betas",)),
+    Mistake("adamw betas written as numbers",
+            "AdamW updated its moments with the default betas written as numbers (0.9, 0.999); "
+            "read them from the group: beta1, beta2 = group['betas'].",
+            ((_ADAMW_MOMENTS, _ADAMW_MOMENTS.replace("m.mul_(beta1).add_(g, alpha=1 - beta1)",
+                                                     "m.mul_(0.9).add_(g, alpha=0.1)")
+              .replace("v.mul_(beta2).addcmul_(g, g, value=1 - beta2)",
+                       "v.mul_(0.999).addcmul_(g, g, value=0.001)")),),
+            checks=("adaptive_custom_eps_betas",)),
+    Mistake("sgd momentum_buffer in float64",
+            "SGDMomentum kept momentum_buffer in float64 for a float32 parameter; state lives in "
+            "p's dtype (buf = g.clone(), torch.zeros_like(p)).",
+            (("buf = g.clone()                       # first step: no dampening", "buf = g.clone().double()"),),
+            checks=("optim_float32",)),
+    Mistake("rmsprop square_avg in float64",
+            "RMSProp kept square_avg in float64 for a float32 parameter; state lives in p's "
+            "dtype (torch.zeros_like(p)).",
+            (('state["square_avg"] = torch.zeros_like(p)',
+              'state["square_avg"] = torch.zeros_like(p, dtype=torch.float64)'),),
+            checks=("optim_float32",)),
+    Mistake("adamw moments in float64",
+            "AdamW kept exp_avg and exp_avg_sq in float64 for a float32 parameter; state lives "
+            "in p's dtype (torch.zeros_like(p)).",
+            ((_ADAMW_INIT, _ADAMW_INIT.replace("torch.zeros_like(p)\n",
+                                               "torch.zeros_like(p, dtype=torch.float64)\n")),),
+            checks=("optim_float32",)),
+] + [
+    Mistake(f"{cls} skips zero gradients",
+            f"{cls}.step skipped a parameter whose gradient is all zeros; only p.grad None means "
+            "no gradient. After zero_grad(set_to_none=False) the zero gradient is a gradient: the "
+            "step is counted, the state decays and momentum keeps moving p.",
+            ((head, head.replace("if p.grad is None:", "if p.grad is None or not p.grad.any():")),),
+            checks=("optim_zero_grad_keeps_tensors",))
+    for cls, head in _GRAD_NONE_HEADS.items()
+] + [
+    Mistake(f"{cls} closure loss dropped",
+            f"{cls}.step returned before the given `return loss` at its end (a bare return in "
+            "your code), so step(closure) returned None; let step end with the given line, "
+            "which returns what the closure returned.",
+            ((tail, tail + "\n        return"),),
+            checks=("optim_step_with_closure",))
+    for cls, tail in _STEP_TAILS.items()
+] + [
     Mistake("rmsprop bias-corrected",
             "square_avg was bias-corrected as in Adam; RMSProp has no bias correction: divide "
             "by sqrt(square_avg) + eps as it is.",

@@ -92,6 +92,20 @@ BUGS = [
         named="numerical gradient recorded by autograd",
         why="no torch.no_grad() and no detach: with an x that requires grad every f(x +- h e_i) "
             "is recorded, and the finite-difference gradient comes back with a grad_fn"),
+    Bug("ng-stack-list", T,
+        (("        grad = torch.zeros_like(flat)                         # (numel,) float64\n",
+          "        grads = []\n"),
+         (CENTRAL, "grads.append((f_plus - f_minus) / (2 * h))"),
+         (RETURN_NUM, "return torch.stack(grads).view(x.shape).to(x.dtype)")),
+        catches=("numerical_gradient_empty",),
+        why="the differences collected in a Python list and stacked at the end: torch.stack([]) "
+            "raises for an empty x (numel 0), where a preallocated zeros_like(flat) just works"),
+    Bug("ng-never-below-float32", T,
+        ((RETURN_NUM, "return grad.view(x.shape).to(torch.promote_types(x.dtype, torch.float32))"),),
+        catches=("numerical_gradient_half_precision",),
+        named="16-bit gradient returned in float32",
+        why="'a 16-bit gradient is useless': float16 and bfloat16 x get a float32 gradient back "
+            "instead of one in x's dtype"),
     # --------------------------------------------------------------- autograd_gradient
     Bug("ag-backward-on-x", T,
         ((AG_COPY, "xc = x.requires_grad_(True)"),),
@@ -117,6 +131,23 @@ BUGS = [
         named="autograd in float64",
         why="the copy made in float64 'for accuracy' (as numerical_gradient does), so a "
             "float32 x gets a float64 gradient back"),
+    Bug("ag-upcast-16-bit", T,
+        ((AG_COPY, "if x.element_size() == 2:                               # AMP habit\n"
+                   "        x = x.float()\n"
+                   "    " + AG_COPY),),
+        catches=("autograd_gradient_half_precision",),
+        named="16-bit x upcast",
+        why="the AMP habit of computing in float32 when x is float16 or bfloat16: the gradient "
+            "comes back in float32, not in x's dtype"),
+    Bug("ag-flat-copy", T,
+        ((AG_COPY, "xc = x.detach().view(-1).clone().requires_grad_(True)"),
+         ("        y = fn(xc)\n", "        y = fn(xc.view(x.shape))\n"),
+         ("        return torch.zeros_like(x)\n    return xc.grad\n",
+          "        return torch.zeros_like(x)\n    return xc.grad.view(x.shape)\n")),
+        catches=("autograd_gradient_non_contiguous", "gradient_check_non_contiguous"),
+        why="a flat leaf, viewed back to x's shape for fn: x.view(-1) raises for a transposed x "
+            "(reshape or flatten would copy); gradient_check goes through autograd_gradient, so "
+            "it fails there too"),
     # --------------------------------------------------------------- relative_error
     Bug("re-no-floor", T,
         ((DENOM, "denom = a.abs() + b.abs()"),),
@@ -156,12 +187,57 @@ BUGS = [
         named="no shape check",
         why="no explicit check: different shapes broadcast or fail with a RuntimeError deep "
             "inside the subtraction instead of a clear ValueError"),
+    Bug("re-numel-check", T,
+        ((SHAPE_CHECK, "    if a.numel() != b.numel():\n"
+                       "        raise ValueError(f\"sizes differ: {a.numel()} and {b.numel()}\")\n"),),
+        catches=("relative_error_broadcastable_shapes",),
+        named="numel compared, not shapes",
+        why="the sizes compared instead of the shapes: (3,) and (1, 3) pass and broadcast to "
+            "(3, 3), a relative error of pairs that were never meant to be compared"),
+    Bug("re-no-empty-case", T,
+        (("    if a.numel() == 0:\n        return 0.0\n", ""),),
+        catches=("relative_error_empty",),
+        why="no empty case: .max() of an empty tensor raises (numpy's np.max too, in CS231n's "
+            "rel_error), where the docstring asks for 0.0"),
+    Bug("re-floor-before-cast", T,
+        ((CAST + "    " + DENOM,
+          "    denom = torch.maximum(a.abs() + b.abs(), torch.full_like(a, 1e-8))\n" + CAST),),
+        catches=("relative_error_integer_inputs",),
+        named="floor in the input's dtype",
+        why="the floor built before the float64 cast, in the inputs' dtype: full_like(int64, "
+            "1e-8) is 0, so 0/0 is NaN where both are 0"),
+    Bug("re-numpy", T,
+        ((CAST + "    " + DENOM + "               # max(1e-8, |a| + |b|)\n    " + RATIO,
+          "    import numpy as np\n"
+          "    x, y = a.cpu().numpy().astype(np.float64), b.cpu().numpy().astype(np.float64)\n"
+          "    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))"),),
+        catches=("relative_error_requires_grad",),
+        why="CS231n's numpy rel_error on tensors: .numpy() raises for a tensor that requires "
+            "grad ('Use tensor.detach().numpy() instead')"),
+    Bug("re-view-flat", T,  # gradient_check compares a transposed-strided gradient too
+        ((RATIO, "return ((a - b).abs() / denom).view(-1).max().item()"),),
+        catches=("relative_error_non_contiguous", "gradient_check_non_contiguous"),
+        why="the ratio flattened with .view(-1) before the maximum: a transposed a - b cannot "
+            "be viewed as one dimension (reshape or a plain .max() can)"),
     # --------------------------------------------------------------- gradient_check
     Bug("gc-h-not-passed", T,
         ((NUMERIC_CALL, "numeric = numerical_gradient(fn, x)"),),
         catches=("gradient_check_uses_h",),
         named="h not passed on",
         why="gradient_check takes h but calls numerical_gradient with its default"),
+    Bug("gc-inline-backward", T,
+        (("analytic = autograd_gradient(fn, x)",
+          "x.requires_grad_(True)\n    fn(x).backward()\n    analytic = x.grad"),),
+        catches=("gradient_check_leaves_x_alone",),
+        named="gradient_check ran backward on x",
+        why="the lecture's requires_grad_ / backward recipe written inline on x instead of "
+            "calling autograd_gradient: x.grad is filled (and accumulates over calls)"),
+    Bug("gc-flatten-both", T,
+        (("return relative_error(analytic, numeric)",
+          "return relative_error(analytic.view(-1), numeric.view(-1))"),),
+        catches=("gradient_check_non_contiguous",),
+        why="both gradients flattened with .view(-1) 'to compare them': the autograd gradient "
+            "of a transposed x keeps x's strides and cannot be viewed flat"),
 ]
 
 VARIANTS = [

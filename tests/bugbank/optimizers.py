@@ -148,6 +148,7 @@ BUGS = [
         (("                        g = g + momentum * buf\n",
           "                        g = buf + momentum * g\n"),),
         catches=("sgd_nesterov",),
+        named="sgd nesterov terms swapped",
         why="Nesterov written as 'velocity plus a look-ahead on the gradient' instead of "
             "g + mu * buf (Sutskever's form as PyTorch writes it)"),
     Bug("sgd-lr-inside-buffer", T,
@@ -200,6 +201,33 @@ BUGS = [
         named="grad-None parameters updated",
         why="a missing gradient treated as zero: frozen parameters still decay and get a "
             "momentum buffer (forum: 'frozen layers still change with weight decay')"),
+    Bug("sgd-nesterov-raw-grad", T,
+        (("                        g = g + momentum * buf\n",
+          "                        g = p.grad + momentum * buf\n"),),
+        catches=("sgd_nesterov_weight_decay",),
+        named="sgd nesterov without the decay",
+        why="the look-ahead written from p.grad, as in the formula without weight decay: the "
+            "decay enters the buffer but not the Nesterov term"),
+    Bug("sgd-buffer-in-float64", T,
+        (("buf = g.clone()                       # first step: no dampening",
+          "buf = g.clone().double()              # 'for accuracy'"),),
+        catches=("optim_float32",),
+        named="sgd momentum_buffer in float64",
+        why="the momentum buffer kept in float64 'for accuracy' (float64 parameters hide it): "
+            "state no longer in p's dtype, and the float32 steps round differently"),
+    Bug("sgd-zero-grad-skipped", T,
+        ((SGD_GRAD_NONE, SGD_GRAD_NONE.replace("if p.grad is None:",
+                                               "if p.grad is None or not p.grad.any():")),),
+        catches=("optim_zero_grad_keeps_tensors",),
+        named="SGDMomentum skips zero gradients",
+        why="'no gradient' read as 'a zero gradient': after zero_grad(set_to_none=False) the "
+            "parameter stops although momentum should keep moving it"),
+    Bug("sgd-return-in-region", T,
+        ((SGD_UPDATE, SGD_UPDATE + "        return\n"),),
+        catches=("optim_step_with_closure",),
+        named="SGDMomentum closure loss dropped",
+        why="a bare return at the end of the student's region makes the given `return loss` "
+            "unreachable: step(closure) returns None"),
     # --------------------------------------------------------------- SGD: autograd and updates
     Bug("sgd-step-without-no-grad", T,
         ((SGD_NO_GRAD, SGD_NO_GRAD.replace("    @torch.no_grad()\n", "")),),
@@ -253,8 +281,51 @@ BUGS = [
         ((RMS_DECAY, "                v = state[\"square_avg\"]\n"),
          (RMS_UPDATE, "                    p.add_(g / avg + weight_decay * p, alpha=-lr)\n")),
         catches=("rmsprop_weight_decay",),
+        named="rmsprop decay after the scaling",
         why="weight decay added to the update after the 1/sqrt(v) scaling (AdamW's idea "
             "applied to RMSProp); torch.optim.RMSprop adds it to g before square_avg"),
+    Bug("rmsprop-eps-literal", T,
+        ((RMS_AVG, "                    avg = v.sqrt() + 1e-8\n"),),
+        catches=("adaptive_custom_eps_betas",),
+        named="rmsprop eps written as a number",
+        why="eps written as the default 1e-8 (CS231n's rmsprop hard-codes its eps in config "
+            "defaults): a group's own eps is ignored"),
+    Bug("rmsprop-lr-inside-buffer", T,
+        (("b.mul_(momentum).add_(g / avg)             # b = momentum b + g / avg\n"
+          "                    p.add_(b, alpha=-lr)",
+          "b.mul_(momentum).add_(g / avg, alpha=lr)\n                    p.sub_(b)"),),
+        catches=("rmsprop_lr_change",),
+        named="rmsprop lr inside the buffer",
+        why="CS231n's velocity form v = mu v - lr g carried over to RMSProp's momentum: the old "
+            "buffer keeps the old lr after a schedule changes it (momentum_buffer also holds lr)"),
+    Bug("rmsprop-partial-validation", T,
+        (("        if momentum < 0.0:\n            raise ValueError(f\"Invalid momentum value: {momentum}\")\n"
+          "        if weight_decay < 0.0:\n            raise ValueError(f\"Invalid weight_decay value: {weight_decay}\")\n"
+          "        if alpha < 0.0:",
+          "        if alpha < 0.0:"),),
+        catches=("rmsprop_invalid_momentum_weight_decay",),
+        named="rmsprop momentum and weight_decay not validated",
+        why="only the arguments CS231n's rmsprop has (lr, decay rate, eps) validated"),
+    Bug("rmsprop-state-in-float64", T,
+        (("state[\"square_avg\"] = torch.zeros_like(p)",
+          "state[\"square_avg\"] = torch.zeros_like(p, dtype=torch.float64)"),),
+        catches=("optim_float32",),
+        named="rmsprop square_avg in float64",
+        why="the running square kept in float64 'because squares underflow'"),
+    Bug("rmsprop-zero-grad-skipped", T,
+        ((RMS_STATE, RMS_STATE.replace("                state = self.state[p]\n",
+                                       "                if not p.grad.any():\n"
+                                       "                    continue\n"
+                                       "                state = self.state[p]\n")),),
+        catches=("optim_zero_grad_keeps_tensors",),
+        named="RMSProp skips zero gradients",
+        why="a zero gradient treated as no gradient: square_avg stops decaying, the step is "
+            "not counted and momentum stops"),
+    Bug("rmsprop-return-in-region", T,
+        ((RMS_UPDATE, RMS_UPDATE + "        return\n"),),
+        catches=("optim_step_with_closure",),
+        named="RMSProp closure loss dropped",
+        why="as sgd-return-in-region, in RMSProp.step"),
     # --------------------------------------------------------------- Adam: conventions
     Bug("adam-eps-inside-sqrt", T,
         ((ADAM_UPDATE, ADAM_UPDATE.replace("(v_hat.sqrt() + eps)", "(v_hat + eps).sqrt()")),),
@@ -339,6 +410,21 @@ BUGS = [
         named="state not made like p",
         why="state made with torch.zeros(p.shape): float32 on the CPU whatever p is "
             "(breaks on a GPU, and rounds float64 training to float32)"),
+    Bug("adam-eps-literal", T,
+        ((ADAM_UPDATE, ADAM_UPDATE.replace("(v_hat.sqrt() + eps)", "(v_hat.sqrt() + 1e-8)")),),
+        catches=("adaptive_custom_eps_betas",),
+        named="adam eps written as a number",
+        why="eps written as the default 1e-8: Adam(eps=...) and a group's eps are ignored"),
+    Bug("adam-zero-grad-skipped", T,
+        ((ADAM_STATE, ADAM_STATE.replace("if p.grad is None:", "if p.grad is None or not p.grad.any():")),),
+        catches=("optim_zero_grad_keeps_tensors",),
+        named="Adam skips zero gradients",
+        why="a zero gradient treated as no gradient: t and the moments stop, p stops moving"),
+    Bug("adam-return-in-region", T,
+        ((ADAM_UPDATE, ADAM_UPDATE.replace("        # END SOLUTION\n", "        return\n        # END SOLUTION\n")),),
+        catches=("optim_step_with_closure",),
+        named="Adam closure loss dropped",
+        why="as sgd-return-in-region, in Adam.step"),
     # --------------------------------------------------------------- AdamW
     Bug("adamw-decay-in-gradient", T,
         ((ADAMW_DECAY + "                g = p.grad\n", "                g = p.grad + weight_decay * p\n"),),
@@ -365,6 +451,43 @@ BUGS = [
         catches=("adamw_defaults",),
         named="adamw default weight_decay",
         why="Adam's signature copied: AdamW's default weight_decay is 1e-2, not 0"),
+    Bug("adamw-literal-betas", T,
+        (("                g = p.grad\n"
+          "                m, v = state[\"exp_avg\"], state[\"exp_avg_sq\"]\n"
+          "                m.mul_(beta1).add_(g, alpha=1 - beta1)\n"
+          "                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)\n",
+          "                g = p.grad\n"
+          "                m, v = state[\"exp_avg\"], state[\"exp_avg_sq\"]\n"
+          "                m.mul_(0.9).add_(g, alpha=0.1)\n"
+          "                v.mul_(0.999).addcmul_(g, g, value=0.001)\n"),),
+        catches=("adaptive_custom_eps_betas",),
+        named="adamw betas written as numbers",
+        why="the default betas written as numbers in AdamW.step (Adam's non-default betas are "
+            "tested elsewhere, AdamW's only here)"),
+    Bug("adamw-decay-factor-cached", T,
+        ((ADAMW_DECAY, "                p.mul_(group.setdefault(\"decay\", 1 - lr * weight_decay))\n"),),
+        catches=("adamw_lr_change",),
+        named="adamw decay factor cached",
+        why="the decay factor 1 - lr * wd computed once 'to save work' and kept in the group: a "
+            "schedule's new lr changes the step but not the decay"),
+    Bug("adamw-state-in-float64", T,
+        ((ADAMW_BODY, ADAMW_BODY.replace("                    state[\"exp_avg\"] = torch.zeros_like(p)\n"
+                                         "                    state[\"exp_avg_sq\"] = torch.zeros_like(p)\n",
+                                         "                    state[\"exp_avg\"] = torch.zeros_like(p, dtype=torch.float64)\n"
+                                         "                    state[\"exp_avg_sq\"] = torch.zeros_like(p, dtype=torch.float64)\n")),),
+        catches=("optim_float32",),
+        named="adamw moments in float64",
+        why="the moments kept in float64 'for accuracy' for a float32 parameter"),
+    Bug("adamw-zero-grad-skipped", T,
+        ((ADAMW_BODY, ADAMW_BODY.replace("if p.grad is None:", "if p.grad is None or not p.grad.any():")),),
+        catches=("optim_zero_grad_keeps_tensors",),
+        named="AdamW skips zero gradients",
+        why="a zero gradient treated as no gradient: the decay and the step stop"),
+    Bug("adamw-return-in-region", T,
+        ((ADAMW_BODY, ADAMW_BODY.replace("        # END SOLUTION\n", "        return\n        # END SOLUTION\n")),),
+        catches=("optim_step_with_closure",),
+        named="AdamW closure loss dropped",
+        why="as sgd-return-in-region, in AdamW.step"),
 ]
 
 VARIANTS = [
