@@ -213,7 +213,7 @@ class CaseRunner:
         if found:
             return self.outcome(check, device, share, "forbidden", found)
         if got.error is not None:
-            return self._failed_run(check, device, share, got.error)
+            return self._failed_run(check, device, share, got.error, seed)
         if check.judge is not None:
             try:
                 verdict = check.judge(got.outputs)
@@ -251,7 +251,8 @@ class CaseRunner:
                                 "object, e.g. with .copy_() or .mul_()), but left it unchanged.")
         return self.outcome(check, device, share, "passed")
 
-    def _failed_run(self, check: Check, device: str, share: float, error: BaseException) -> Outcome:
+    def _failed_run(self, check: Check, device: str, share: float, error: BaseException,
+                    seed: int) -> Outcome:
         if isinstance(error, WorkerTimeout):
             return self.outcome(check, device, share, "timeout",
                                 f"Your code did not finish within {self.session.config.timeout_scale * (check.timeout or self.topic.timeout):.0f} s "
@@ -271,7 +272,8 @@ class CaseRunner:
                 return self.outcome(check, device, share, "not_implemented",
                                     f"Not attempted yet ({msg.rstrip('.')}).")
             return self.outcome(check, device, share, "error",
-                                f"Your code raised {info.get('type')}{where}: {info.get('message')}",
+                                f"Your code raised {info.get('type')}{where}: {info.get('message')}"
+                                + self._diagnose_error(check, device, seed, error),
                                 str(info.get("traceback", "")))
         if isinstance(error, wire.WireError):
             if self.session.worker is not None:
@@ -296,21 +298,34 @@ class CaseRunner:
                 lines.setdefault(finding.name, finding.line)
         return forbidden_message([f"{n} (line {line})" for n, line in sorted(lines.items())])
 
-    def _diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
-        """Name a known mistake when the submission's outputs match the mistaken reference's."""
+    def _mistaken_runs(self, check: Check, device: str, seed: int):
+        """(mistake, the reference's run with that mistake) for each mistake of this check."""
         if self.reference.kind != "solutions":
-            return ""
+            return
         for mistake in self.topic_checks.mistakes:
             if mistake.checks and check.name not in mistake.checks:
                 continue
             try:
-                wrong = self.reference.mistaken(mistake, check, device, seed)
+                yield mistake, self.reference.mistaken(mistake, check, device, seed)
             except Exception:                     # noqa: BLE001 - a broken hint must not stop grading
                 continue
+
+    def _diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
+        """Name a known mistake when the submission's outputs match the mistaken reference's."""
+        for mistake, wrong in self._mistaken_runs(check, device, seed):
             if wrong.error is not None or wrong.outputs is None:
                 continue
             if all(compare(n, got.outputs.get(n), v, check.tolerance) is None
                    for n, v in wrong.outputs.items()):
+                return f"\nLikely cause: {mistake.message}"
+        return ""
+
+    def _diagnose_error(self, check: Check, device: str, seed: int, error: RemoteError) -> str:
+        """Name a known mistake when the submission raises what the mistaken reference raises:
+        the same exception type with the same message."""
+        for mistake, wrong in self._mistaken_runs(check, device, seed):
+            if isinstance(wrong.error, RemoteError) and wrong.error.type == error.type \
+                    and str(wrong.error.info.get("message")) == str(error.info.get("message")):
                 return f"\nLikely cause: {mistake.message}"
         return ""
 
