@@ -1,7 +1,8 @@
 """Hidden checks: normalization (batch_norm, layer_norm, the modules, BatchNormFunction)."""
 import torch
 
-from autograder.checks import Mistake, call_with_grad, check, fetch, make_param, raised
+from autograder.checks import (Mistake, RemoteError, call_with_grad, check, fetch, make_param,
+                               raised)
 
 TOPIC = "normalization"
 PLACEMENT_POINTS = 1
@@ -14,6 +15,23 @@ def _bn_inputs(t, *shape, dtype=torch.float32, scale=3.0, shift=7.0):
     c = shape[1]
     x = t.randn(*shape, dtype=dtype) * scale + shift
     return x, t.zeros(c, dtype=dtype), t.ones(c, dtype=dtype)
+
+
+def _attempt(t, call):
+    """("Type: message" of the error the call raised, or None; its result, or None).
+
+    For calls the reference makes without error: the error becomes an output
+    compared with the reference's None, so a known mistake that raises (x.view on
+    a transposed tensor, a forward under torch.no_grad()) can still be named as
+    the likely cause, and only when the messages agree. On the meta device the
+    error is left to the placement probe.
+    """
+    try:
+        return None, call()
+    except RemoteError as exc:
+        if exc.is_a("NotImplementedError") or str(t.device) == "meta":
+            raise
+        return f"{exc.type}: {exc.info.get('message')}", None
 
 
 # ----------------------------------------------------------------------------- batch_norm
@@ -90,8 +108,9 @@ def batch_norm_batch_of_one(impl, t):
     """batch_norm: one value per channel in training is a ValueError; (1, C, L) is fine."""
     mean, var = t.zeros(3), t.ones(3)
     error = raised(lambda: impl.batch_norm(t.randn(1, 3), mean, var, None, None, True))
-    out = impl.batch_norm(t.randn(1, 3, 4), mean, var, None, None, True)
-    return {"error_for_(1,C)": error, "out_for_(1,C,L)": out}
+    x = t.randn(1, 3, 4)
+    error_3d, out = _attempt(t, lambda: impl.batch_norm(x, mean, var, None, None, True))
+    return {"error_for_(1,C)": error, "error_for_(1,C,L)": error_3d, "out_for_(1,C,L)": out}
 
 
 @check(points=1)
@@ -129,8 +148,67 @@ def batch_norm_non_contiguous(impl, t):
     """
     stored = make_param(impl, t.randn(4, 3, 6, 5) * 2 + 1)      # (N, C, W, H) in memory
     mean, var = t.zeros(3), t.ones(3)
-    out = impl.batch_norm(stored.data.mT, mean, var, None, None, True)   # (N, C, H, W) view
-    return {"out": out, "running_mean": mean, "running_var": var}
+    error, out = _attempt(t, lambda: impl.batch_norm(stored.data.mT, mean, var, None, None, True))
+    return {"error": error, "out": out, "running_mean": mean, "running_var": var}
+
+
+@check(points=1)
+def batch_norm_weight_only_bias_only(impl, t):
+    """batch_norm with a weight and no bias, then a bias and no weight: each is applied on its own."""
+    x = t.randn(8, 3, 4) * 2 + 1
+    w, b = t.randn(3), t.randn(3)
+    return {"out_weight_only": impl.batch_norm(x, None, None, w, None, True),
+            "out_bias_only": impl.batch_norm(x, None, None, None, b, True)}
+
+
+@check(points=1, placement=False)
+def batch_norm_eval_requires_running_stats(impl, t):
+    """batch_norm, eval, without running statistics: RuntimeError, as in PyTorch."""
+    x = t.randn(6, 3) * 2 + 1
+    error = raised(lambda: impl.batch_norm(x, None, None, None, None, False))
+    out = impl.batch_norm(x, t.randn(3), t.rand(3) + 0.5, None, None, False)
+    return {"error_without_running_stats": error, "out_with_running_stats": out}
+
+
+@check(points=1)
+def batch_norm_eval_single_sample(impl, t):
+    """batch_norm, eval, on a single sample (1, C): works; one value per channel is a training error only."""
+    x = t.randn(1, 3) * 2 + 1
+    mean, var = t.randn(3), t.rand(3) + 0.5
+    w, b = t.randn(3), t.randn(3)
+    error, out = _attempt(t, lambda: impl.batch_norm(x, mean, var, w, b, False))
+    return {"error": error, "out": out, "running_mean": mean, "running_var": var}
+
+
+@check(points=1)
+def batch_norm_empty_batch(impl, t):
+    """batch_norm, training, on an empty batch (N = 0): empty output, running statistics unchanged."""
+    mean, var = t.zeros(3), t.ones(3)
+    out = impl.batch_norm(t.randn(5, 3, 4) * 2 + 1, mean, var, None, None, True)
+    after_batch = {"out": out, "running_mean": mean.clone(), "running_var": var.clone()}
+    empty = impl.batch_norm(t.randn(0, 3, 4), mean, var, None, None, True)
+    return {"after_a_batch": after_batch,
+            "after_an_empty_batch": {"out": empty, "running_mean": mean, "running_var": var}}
+
+
+@check(points=1, tolerance=10)
+def batch_norm_eval_backward(impl, t):
+    """batch_norm, eval: gradients of x, weight and bias (random upstream gradient).
+
+    In evaluation mode the running statistics are constants, so
+    dx = dout * weight / sqrt(running_var + eps); the output must still be
+    built with autograd on (an evaluated model can be fine-tuned or explained).
+    """
+    x = t.randn(6, 4, 3, dtype=F64).requires_grad_(True)
+    w = (t.rand(4, dtype=F64) + 0.5).requires_grad_(True)
+    b = t.randn(4, dtype=F64).requires_grad_(True)
+    mean, var = t.randn(4, dtype=F64), t.rand(4, dtype=F64) + 0.5
+    upstream = t.randn(6, 4, 3, dtype=F64)
+    error, result = _attempt(t, lambda: call_with_grad(impl.batch_norm, x, mean, var, w, b, False,
+                                                       upstream=upstream))
+    out, grads = result if result is not None else (None, {})
+    return {"error": error, "out": out, "grad_x": grads.get(0), "grad_weight": grads.get(3),
+            "grad_bias": grads.get(4)}
 
 
 # ----------------------------------------------------------------------------- layer_norm
@@ -159,6 +237,36 @@ def layer_norm_backward(impl, t):
     upstream = t.randn(5, 8, dtype=F64)
     out, grads = call_with_grad(impl.layer_norm, x, (8,), w, b, upstream=upstream)
     return {"out": out, "grad_x": grads.get(0), "grad_weight": grads.get(2), "grad_bias": grads.get(3)}
+
+
+@check(points=1)
+def layer_norm_weight_only_bias_only(impl, t):
+    """layer_norm with a weight and no bias, then a bias and no weight: each is applied on its own."""
+    x = t.randn(5, 6) * 2 + 1
+    w, b = t.randn(6), t.randn(6)
+    return {"out_weight_only": impl.layer_norm(x, 6, w, None),
+            "out_bias_only": impl.layer_norm(x, 6, None, b)}
+
+
+@check(points=1)
+def layer_norm_eps(impl, t):
+    """layer_norm: the eps argument is used, inside the square root."""
+    x = t.randn(4, 10, dtype=F64) * 0.05
+    w, b = t.randn(10, dtype=F64), t.randn(10, dtype=F64)
+    return {"out": impl.layer_norm(x, 10, w, b, eps=0.1)}
+
+
+@check(points=1)
+def layer_norm_non_contiguous(impl, t):
+    """layer_norm on a non-contiguous view (a transposed tensor) gives the same result.
+
+    x.view(...) raises on a transposed tensor; reductions over the trailing dims
+    and x.reshape(...) work on any layout. (The tensor is made on the
+    implementation's side because the wire would make it contiguous.)
+    """
+    stored = make_param(impl, t.randn(3, 4, 6, 5) * 2 + 1)     # (3, 4, 6, 5) in memory
+    error, out = _attempt(t, lambda: impl.layer_norm(stored.data.mT, (5, 6)))   # a (3, 4, 5, 6) view
+    return {"error": error, "out": out}
 
 
 # ----------------------------------------------------------------------------- modules
@@ -234,9 +342,11 @@ def batchnorm1d_parameter_gradients(impl, t):
                         "running_mean": t.zeros(4, dtype=F64), "running_var": t.ones(4, dtype=F64),
                         "num_batches_tracked": torch.tensor(0, device=t.device)})
     x = (t.randn(9, 4, dtype=F64) * 2).requires_grad_(True)
-    out, grads = call_with_grad(bn, x, upstream=t.randn(9, 4, dtype=F64))
-    return {"out": out, "grad_x": grads.get(0), "grad_weight": fetch(bn.weight.grad),
-            "grad_bias": fetch(bn.bias.grad)}
+    upstream = t.randn(9, 4, dtype=F64)
+    error, result = _attempt(t, lambda: call_with_grad(bn, x, upstream=upstream))
+    out, grads = result if result is not None else (None, {})
+    return {"error": error, "out": out, "grad_x": grads.get(0),
+            "grad_weight": fetch(bn.weight.grad), "grad_bias": fetch(bn.bias.grad)}
 
 
 @check(points=1)
@@ -245,6 +355,113 @@ def layernorm_module(impl, t):
     ln = _to(impl.LayerNorm((4, 5)), t)
     ln.load_state_dict({"weight": t.randn(4, 5), "bias": t.randn(4, 5)})
     return {"out": ln(t.randn(3, 4, 5) * 3 + 1), "state_dict": ln.state_dict()}
+
+
+@check(points=1)
+def batchnorm1d_passes_eps(impl, t):
+    """BatchNorm1d uses the eps given to its constructor, in training and in eval."""
+    bn = _to(impl.BatchNorm1d(4, eps=0.1), t, F64)
+    out_train = bn(t.randn(6, 4, dtype=F64) * 0.05)
+    bn.eval()
+    out_eval = bn(t.randn(6, 4, dtype=F64) * 0.05)
+    return {"out_train": out_train, "out_eval": out_eval}
+
+
+@check(points=1)
+def layernorm_module_passes_eps(impl, t):
+    """LayerNorm uses the eps given to its constructor."""
+    ln = _to(impl.LayerNorm(10, eps=0.1), t, F64)
+    return {"out": ln(t.randn(3, 10, dtype=F64) * 0.05)}
+
+
+@check(points=1)
+def batchnorm1d_constructor_options(impl, t):
+    """BatchNorm1d: affine=False, track_running_stats=False and bias=False, each on its own."""
+    no_affine = _to(impl.BatchNorm1d(3, affine=False), t)
+    train = no_affine(t.randn(8, 3) * 2 + 1)
+    no_affine.eval()
+    no_affine_eval = no_affine(t.randn(4, 3))
+    untracked = _to(impl.BatchNorm1d(3, track_running_stats=False), t)
+    untracked.load_state_dict({"weight": t.randn(3), "bias": t.randn(3)})
+    untracked.eval()
+    untracked_eval = untracked(t.randn(5, 3) * 2 + 1)
+    no_bias = _to(impl.BatchNorm1d(3, bias=False), t)
+    no_bias_train = no_bias(t.randn(6, 3) * 3 - 1)
+    return {"affine=False": [train, no_affine_eval, no_affine.state_dict()],
+            "track_running_stats=False": [untracked_eval, untracked.state_dict()],
+            "bias=False": [no_bias_train, no_bias.state_dict()]}
+
+
+@check(points=1)
+def norm_modules_factory_kwargs(impl, t):
+    """BatchNorm1d and LayerNorm honour device= and dtype=: float64 tensors, an int64 counter."""
+    bn = impl.BatchNorm1d(4, device=t.device, dtype=F64)
+    ln = impl.LayerNorm((2, 3), device=t.device, dtype=F64)
+    return {"batchnorm_state_dict": bn.state_dict(), "layernorm_state_dict": ln.state_dict()}
+
+
+@check(points=1)
+def batchnorm1d_train_eval_train(impl, t):
+    """BatchNorm1d: train, eval, train again, eval again: each eval uses the latest running statistics."""
+    bn = _to(impl.BatchNorm1d(4, momentum=0.5), t, F64)
+    x = t.randn(5, 4, dtype=F64)
+    outs = []
+    for step in range(2):
+        bn.train()
+        for _ in range(2):
+            bn(t.randn(12, 4, dtype=F64) * (step + 2) + 3 * step)
+        bn.eval()
+        outs.append(bn(x))
+    return {"first_eval": outs[0], "second_eval": outs[1], "state_dict": bn.state_dict()}
+
+
+@check(points=1)
+def batchnorm1d_buffers_free_of_autograd(impl, t):
+    """BatchNorm1d: the running statistics never require grad, even when x does."""
+    bn = _to(impl.BatchNorm1d(4), t, F64)
+    for _ in range(2):
+        x = (t.randn(9, 4, dtype=F64) * 2 + 1).requires_grad_(True)
+        call_with_grad(bn, x, upstream=t.randn(9, 4, dtype=F64))
+    return {"running_mean_requires_grad": fetch(bn.running_mean.requires_grad),
+            "running_var_requires_grad": fetch(bn.running_var.requires_grad),
+            "state_dict": bn.state_dict()}
+
+
+@check(points=1)
+def batchnorm2d_non_contiguous(impl, t):
+    """BatchNorm2d on a non-contiguous (N, C, H, W) view (a transposed tensor) gives the same result.
+
+    x.view(...) raises on a transposed or channels-last tensor; pass x to
+    batch_norm as it is, or use x.reshape(...). (The tensor is made on the
+    implementation's side because the wire would make it contiguous.)
+    """
+    bn = _to(impl.BatchNorm2d(3), t)
+    stored = make_param(impl, t.randn(4, 3, 6, 5) * 2 + 1)      # (N, C, W, H) in memory
+    error, out = _attempt(t, lambda: bn(stored.data.mT))             # (N, C, H, W) view
+    return {"error": error, "out": out, "state_dict": bn.state_dict()}
+
+
+@check(points=1)
+def layernorm_module_options(impl, t):
+    """LayerNorm(elementwise_affine=False) and LayerNorm(bias=False): parameters and output."""
+    plain = _to(impl.LayerNorm((4, 5), elementwise_affine=False), t)
+    no_bias = _to(impl.LayerNorm(5, bias=False), t)
+    x = t.randn(3, 4, 5) * 2 + 1
+    return {"elementwise_affine=False": [plain(x), plain.state_dict()],
+            "bias=False": [no_bias(x), no_bias.state_dict()]}
+
+
+@check(points=1, tolerance=10)
+def layernorm_module_gradients(impl, t):
+    """LayerNorm: gradients reach weight, bias and x (random upstream gradient)."""
+    ln = _to(impl.LayerNorm(6), t, F64)
+    ln.load_state_dict({"weight": t.randn(6, dtype=F64), "bias": t.randn(6, dtype=F64)})
+    x = (t.randn(5, 6, dtype=F64) * 2 + 1).requires_grad_(True)
+    upstream = t.randn(5, 6, dtype=F64)
+    error, result = _attempt(t, lambda: call_with_grad(ln, x, upstream=upstream))
+    out, grads = result if result is not None else (None, {})
+    return {"error": error, "out": out, "grad_x": grads.get(0),
+            "grad_weight": fetch(ln.weight.grad), "grad_bias": fetch(ln.bias.grad)}
 
 
 # ----------------------------------------------------------------------------- BatchNormFunction
@@ -269,7 +486,80 @@ def batchnorm_function_without_affine(impl, t):
     return {"out": out, "grad_x": grads.get(0)}
 
 
+@check(points=1, tolerance=10)
+def batchnorm_function_weight_only_bias_only(impl, t):
+    """BatchNormFunction with a weight and no bias, then a bias and no weight: forward and gradients."""
+    x = (t.randn(10, 3, dtype=F64) * 2 + 1).requires_grad_(True)
+    w = t.randn(3, dtype=F64).requires_grad_(True)
+    b = t.randn(3, dtype=F64).requires_grad_(True)
+    up_w, up_b = t.randn(10, 3, dtype=F64), t.randn(10, 3, dtype=F64)
+    out_w, grads_w = call_with_grad(impl.BatchNormFunction.apply, x, w, None, 1e-5, upstream=up_w)
+    out_b, grads_b = call_with_grad(impl.BatchNormFunction.apply, x, None, b, 1e-5, upstream=up_b)
+    return {"out_weight_only": out_w, "grad_x_weight_only": grads_w.get(0),
+            "grad_weight": grads_w.get(1), "out_bias_only": out_b,
+            "grad_x_bias_only": grads_b.get(0), "grad_bias": grads_b.get(2)}
+
+
+@check(points=1, tolerance=10)
+def batchnorm_function_eps(impl, t):
+    """BatchNormFunction: the eps argument is used, inside the square root (forward and backward)."""
+    x = (t.randn(8, 3, dtype=F64) * 0.05).requires_grad_(True)
+    w = t.randn(3, dtype=F64).requires_grad_(True)
+    b = t.randn(3, dtype=F64).requires_grad_(True)
+    out, grads = call_with_grad(impl.BatchNormFunction.apply, x, w, b, 0.1,
+                                upstream=t.randn(8, 3, dtype=F64))
+    return {"out": out, "grad_x": grads.get(0), "grad_weight": grads.get(1), "grad_bias": grads.get(2)}
+
+
+@check(points=1, placement=False)
+def batchnorm_function_batch_of_one(impl, t):
+    """BatchNormFunction: a batch of one sample is a ValueError, as in training-mode batch norm."""
+    one, two = t.randn(1, 3), t.randn(2, 3) * 2 + 1
+    error = raised(lambda: impl.BatchNormFunction.apply(one, None, None, 1e-5))
+    out = impl.BatchNormFunction.apply(two, None, None, 1e-5)
+    return {"error_for_N=1": error, "out_for_N=2": out}
+
+
 # ----------------------------------------------------------------------------- known mistakes
+
+# Reference text the mistakes below patch.
+_STATS = ("        mean = x.mean(dims)                         # (C,)\n"
+          "        var = x.var(dims, correction=0)             # (C,)  biased: normalizes the batch\n")
+_BATCH_OF_ONE = ("        if n == 1:\n"
+                 "            raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
+                 "                             f\"got input size {x.size()}\")\n")
+_UPDATE = ("            with torch.no_grad():\n"
+           "                var_unbiased = var * n / (n - 1)    # (C,)  unbiased: the running estimate\n"
+           "                running_mean.copy_((1 - momentum) * running_mean + momentum * mean)\n"
+           "                running_var.copy_((1 - momentum) * running_var + momentum * var_unbiased)\n")
+_AFFINE = ("    if weight is not None:\n"
+           "        out = out * weight.reshape(shape)\n"
+           "    if bias is not None:\n"
+           "        out = out + bias.reshape(shape)\n")
+_LN_AFFINE = ("    if weight is not None:\n"
+              "        out = out * weight                          # normalized_shape broadcasts\n"
+              "    if bias is not None:\n"
+              "        out = out + bias\n")
+_LN_STATS = ("    mean = x.mean(dims, keepdim=True)               # (*, 1, ..., 1)\n"
+             "    var = x.var(dims, correction=0, keepdim=True)   # (*, 1, ..., 1)  biased\n"
+             "    out = (x - mean) / torch.sqrt(var + eps)\n")
+_BNF_AFFINE = ("        out = x_hat\n"
+               "        if weight is not None:\n"
+               "            out = out * weight\n"
+               "        if bias is not None:\n"
+               "            out = out + bias\n")
+_MODULE_CALL = ("        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,\n"
+                "                          use_batch_stats, momentum, self.eps)\n")
+_LN_CALL = "        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)\n"
+_BIAS_FLAG = ("            if bias:\n"
+              "                self.bias = nn.Parameter(torch.zeros(num_features, device=device, dtype=dtype))\n"
+              "            else:\n"
+              "                self.register_parameter(\"bias\", None)\n")
+_LN_BIAS_FLAG = ("            if bias:\n"
+                 "                self.bias = nn.Parameter(\n"
+                 "                    torch.zeros(self.normalized_shape, device=device, dtype=dtype))\n"
+                 "            else:\n"
+                 "                self.register_parameter(\"bias\", None)\n")
 
 MISTAKES = [
     Mistake("biased running_var",
@@ -298,6 +588,11 @@ MISTAKES = [
             "layer_norm took statistics over the last dimension only; it normalizes over all of "
             "normalized_shape's dimensions (the last len(normalized_shape) ones).",
             (("dims = list(range(-len(normalized_shape), 0))", "dims = [-1]"),)),
+    Mistake("one-value test on the batch size",
+            "the one-value-per-channel test looked at the batch size N; it is about the values per "
+            "channel, n = N * L for (N, C, L): a (1, C, L) batch with L > 1 is fine.",
+            (("        if n == 1:\n", "        if x.shape[0] == 1:\n"),),
+            checks=("batch_norm_batch_of_one",)),
     Mistake("n counts the batch only",
             "the factor n / (n - 1) for running_var used n = N, the batch size; n counts every "
             "value of a channel, N * L for (N, C, L) and N * H * W for (N, C, H, W).",
@@ -413,4 +708,176 @@ MISTAKES = [
               "        dbias = dout.sum(0) if ctx.needs_input_grad[2] else None\n",
               "        dweight = (dout * x_hat).mean(0) if ctx.needs_input_grad[1] else None\n"
               "        dbias = dout.mean(0) if ctx.needs_input_grad[2] else None\n"),)),
+    Mistake("x.view on a non-contiguous input",
+            "x.view(...) raised on a non-contiguous input (a transposed or channels-last tensor); "
+            "reduce over the dims (0, 2, ...) directly, or use x.reshape(...), which works on any layout.",
+            ((_STATS,
+              "        flat = x.view(x.shape[0], x.shape[1], -1)\n"
+              "        mean = flat.mean((0, 2))\n"
+              "        var = flat.var((0, 2), correction=0)\n"),),
+            checks=("batch_norm_non_contiguous",)),
+    Mistake("num_batches_tracked not incremented",
+            "num_batches_tracked never changed; add 1 to it in place (self.num_batches_tracked.add_(1)) "
+            "on every training forward that tracks running statistics, as torch.nn.BatchNorm1d does.",
+            (("            self.num_batches_tracked.add_(1)                     # in place, counts batches\n",
+              ""),)),
+    Mistake("module forward under no_grad",
+            "forward ran under torch.no_grad(), so no gradient reaches x, weight or bias; only the "
+            "running-statistics update belongs under no_grad (batch_norm already does it).",
+            ((_MODULE_CALL,
+              "        with torch.no_grad():\n"
+              "            return batch_norm(x, self.running_mean, self.running_var, self.weight,\n"
+              "                              self.bias, use_batch_stats, momentum, self.eps)\n"),),
+            checks=("batchnorm1d_parameter_gradients",)),
+    Mistake("affine step only with both weight and bias",
+            "batch_norm applied weight and bias only when both were given; each is optional on its "
+            "own: scale by weight when it is not None, then shift by bias when it is not None.",
+            ((_AFFINE,
+              "    if weight is not None and bias is not None:\n"
+              "        out = out * weight.reshape(shape) + bias.reshape(shape)\n"),)),
+    Mistake("eval without running statistics uses the batch",
+            "in eval mode without running statistics the batch statistics were used; batch_norm must "
+            "raise RuntimeError(\"running_mean must be defined in evaluation mode\"), as PyTorch does.",
+            (("            raise RuntimeError(\"running_mean must be defined in evaluation mode\")\n",
+              "            return batch_norm(x, None, None, weight, bias, True, momentum, eps)\n"),),
+            checks=("batch_norm_eval_requires_running_stats",)),
+    Mistake("running statistics updated with autograd on",
+            "the running statistics were updated with autograd recording, so after a training step "
+            "on an x that requires grad the buffers require grad too (and keep the batch's graph "
+            "alive); do the update under torch.no_grad().",
+            ((_UPDATE,
+              "            var_unbiased = var * n / (n - 1)\n"
+              "            running_mean.copy_((1 - momentum) * running_mean + momentum * mean)\n"
+              "            running_var.copy_((1 - momentum) * running_var + momentum * var_unbiased)\n"),),
+            checks=("batchnorm1d_buffers_free_of_autograd",)),
+    Mistake("one-value test in eval mode too",
+            "the one-value-per-channel ValueError was raised in eval mode too; only training needs more "
+            "than one value per channel (eval normalizes with the running statistics).",
+            (("    if training:\n" + _BATCH_OF_ONE,
+              "    if n == 1:\n"
+              "        raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
+              "                         f\"got input size {x.size()}\")\n"
+              "    if training:\n"),),
+            checks=("batch_norm_eval_single_sample",)),
+    Mistake("empty batch updates the running statistics",
+            "an empty batch (N = 0) updated the running statistics with NaN (the mean of no values); "
+            "skip the update when there are no values (n == 0).",
+            (("        if running_mean is not None and n > 0:", "        if running_mean is not None:"),),
+            checks=("batch_norm_empty_batch",)),
+    Mistake("eval output under no_grad",
+            "batch_norm computed its eval-mode output under torch.no_grad(), so no gradient reaches x, "
+            "weight or bias; eval changes which statistics are used, not whether autograd records.",
+            (("        mean, var = running_mean, running_var       # (C,), (C,)\n",
+              "        with torch.no_grad():\n"
+              "            out = (x - running_mean.reshape(shape)) / torch.sqrt(running_var.reshape(shape) + eps)\n"
+              "            if weight is not None:\n"
+              "                out = out * weight.reshape(shape)\n"
+              "            if bias is not None:\n"
+              "                out = out + bias.reshape(shape)\n"
+              "            return out\n"),),
+            checks=("batch_norm_eval_backward",)),
+    Mistake("layer_norm affine step only with both weight and bias",
+            "layer_norm applied weight and bias only when both were given; each is optional on its "
+            "own: scale by weight when it is not None, then shift by bias when it is not None.",
+            ((_LN_AFFINE,
+              "    if weight is not None and bias is not None:\n"
+              "        out = out * weight + bias\n"),)),
+    Mistake("layer_norm eps ignored",
+            "layer_norm added the literal 1e-5 inside the square root instead of its eps argument.",
+            (("    out = (x - mean) / torch.sqrt(var + eps)\n",
+              "    out = (x - mean) / torch.sqrt(var + 1e-5)\n"),),
+            checks=("layer_norm_eps",)),
+    Mistake("layer_norm x.view on a non-contiguous input",
+            "x.view(...) raised on a non-contiguous input (a transposed tensor); reduce over the "
+            "trailing dims directly, or use x.reshape(...), which works on any layout.",
+            ((_LN_STATS,
+              "    flat = x.view(*x.shape[:x.dim() - len(normalized_shape)], -1)\n"
+              "    mean = flat.mean(-1, keepdim=True)\n"
+              "    var = flat.var(-1, correction=0, keepdim=True)\n"
+              "    out = ((flat - mean) / torch.sqrt(var + eps)).view(x.shape)\n"),),
+            checks=("layer_norm_non_contiguous",)),
+    Mistake("BatchNorm module ignores eps",
+            "forward did not pass self.eps to batch_norm, so the default 1e-5 was used instead of the "
+            "eps given to the constructor.",
+            ((_MODULE_CALL,
+              "        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,\n"
+              "                          use_batch_stats, momentum)\n"),)),
+    Mistake("LayerNorm module ignores eps",
+            "LayerNorm normalized with eps = 1e-5 instead of the eps given to its constructor: "
+            "forward must pass self.eps to layer_norm (and layer_norm must use its eps argument).",
+            ((_LN_CALL,
+              "        return layer_norm(x, self.normalized_shape, self.weight, self.bias)\n"),),
+            checks=("layernorm_module_passes_eps",)),
+    Mistake("BatchNorm bias=False ignored",
+            "bias=False was ignored: a bias Parameter was created anyway; with bias=False register it "
+            "as None (self.register_parameter(\"bias\", None)), as torch.nn.BatchNorm1d does.",
+            ((_BIAS_FLAG,
+              "            self.bias = nn.Parameter(torch.zeros(num_features, device=device, dtype=dtype))\n"),)),
+    Mistake("num_batches_tracked in the constructor's dtype",
+            "num_batches_tracked was created with the constructor's dtype; it is always an int64 "
+            "(torch.long) counter, and only its device follows device=.",
+            (("torch.tensor(0, device=device, dtype=torch.long)", "torch.tensor(0, device=device, dtype=dtype)"),)),
+    Mistake("LayerNorm ignores device= and dtype=",
+            "LayerNorm's weight and bias were made with the default dtype and device; pass "
+            "device=device, dtype=dtype to torch.ones / torch.zeros.",
+            (("                torch.ones(self.normalized_shape, device=device, dtype=dtype))",
+              "                torch.ones(self.normalized_shape))"),
+             ("                    torch.zeros(self.normalized_shape, device=device, dtype=dtype))",
+              "                    torch.zeros(self.normalized_shape))"))),
+    Mistake("eval scale and shift cached",
+            "eval's scale and shift were computed once and kept; the running statistics (and the "
+            "parameters) change with every training step, so compute them from the current buffers "
+            "on every eval forward.",
+            ((_MODULE_CALL,
+              "        if not use_batch_stats:\n"
+              "            if getattr(self, \"_folded\", None) is None:\n"
+              "                scale = torch.rsqrt(self.running_var + self.eps)\n"
+              "                if self.weight is not None:\n"
+              "                    scale = scale * self.weight\n"
+              "                shift = -self.running_mean * scale\n"
+              "                if self.bias is not None:\n"
+              "                    shift = shift + self.bias\n"
+              "                self._folded = (scale.detach(), shift.detach())\n"
+              "            scale, shift = self._folded\n"
+              "            shape = [1, -1] + [1] * (x.dim() - 2)\n"
+              "            return x * scale.reshape(shape) + shift.reshape(shape)\n" + _MODULE_CALL),),
+            checks=("batchnorm1d_train_eval_train",)),
+    Mistake("BatchNorm module x.view on a non-contiguous input",
+            "forward reshaped x with x.view(...), which raises on a non-contiguous (transposed or "
+            "channels-last) input; pass x to batch_norm as it is, or use x.reshape(...).",
+            ((_MODULE_CALL,
+              "        shape = x.shape\n"
+              "        x = x.view(x.shape[0], x.shape[1], -1)\n" + _MODULE_CALL.replace(
+                  "self.eps)\n", "self.eps).view(shape)\n")),),
+            checks=("batchnorm2d_non_contiguous",)),
+    Mistake("LayerNorm bias=False ignored",
+            "bias=False was ignored: a bias Parameter was created anyway; with bias=False register it "
+            "as None (self.register_parameter(\"bias\", None)), as torch.nn.LayerNorm does.",
+            ((_LN_BIAS_FLAG,
+              "            self.bias = nn.Parameter(\n"
+              "                torch.zeros(self.normalized_shape, device=device, dtype=dtype))\n"),)),
+    Mistake("LayerNorm forward under no_grad",
+            "LayerNorm's forward ran under torch.no_grad(), so no gradient reaches x, weight or bias.",
+            ((_LN_CALL,
+              "        with torch.no_grad():\n"
+              "            return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)\n"),),
+            checks=("layernorm_module_gradients",)),
+    Mistake("BatchNormFunction affine step only with both weight and bias",
+            "BatchNormFunction.forward applied weight and bias only when both were given; each is "
+            "optional on its own: scale by weight when it is not None, then shift by bias.",
+            ((_BNF_AFFINE,
+              "        out = x_hat\n"
+              "        if weight is not None and bias is not None:\n"
+              "            out = x_hat * weight + bias\n"),)),
+    Mistake("BatchNormFunction eps ignored",
+            "BatchNormFunction added the literal 1e-5 to the variance instead of its eps argument.",
+            (("sigma = torch.sqrt(x.var(0, correction=0) + eps)",
+              "sigma = torch.sqrt(x.var(0, correction=0) + 1e-5)"),)),
+    Mistake("BatchNormFunction accepts a batch of one",
+            "BatchNormFunction.forward accepted a batch of one sample; with one value per channel the "
+            "variance is 0 and the output meaningless: raise ValueError as training-mode batch_norm does.",
+            (("        if x.shape[0] == 1:\n"
+              "            raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
+              "                             f\"got input size {x.size()}\")\n", ""),),
+            checks=("batchnorm_function_batch_of_one",)),
 ]

@@ -33,6 +33,19 @@ LN_STATS = ("    mean = x.mean(dims, keepdim=True)               # (*, 1, ..., 1
             "    var = x.var(dims, correction=0, keepdim=True)   # (*, 1, ..., 1)  biased\n")
 LN_NORMALIZE = "    out = (x - mean) / torch.sqrt(var + eps)\n"
 DX = "dx = (g - g.mean(0) - x_hat * (g * x_hat).mean(0)) / sigma"
+NO_GRAD_UPDATE = ("            with torch.no_grad():\n"
+                  "                var_unbiased = var * n / (n - 1)    # (C,)  unbiased: the running estimate\n"
+                  + UPDATE)
+LN_AFFINE = ("    if weight is not None:\n"
+             "        out = out * weight                          # normalized_shape broadcasts\n"
+             "    if bias is not None:\n"
+             "        out = out + bias\n")
+BNF_AFFINE = ("        out = x_hat\n"
+              "        if weight is not None:\n"
+              "            out = out * weight\n"
+              "        if bias is not None:\n"
+              "            out = out + bias\n")
+LN_CALL = "        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)\n"
 PARAM_GRADS = ("        dweight = (dout * x_hat).sum(0) if ctx.needs_input_grad[1] else None\n"
                "        dbias = dout.sum(0) if ctx.needs_input_grad[2] else None\n")
 
@@ -111,6 +124,7 @@ BUGS = [
           "        mean = flat.mean((0, 2))\n"
           "        var = flat.var((0, 2), correction=0)\n"),),
         catches=("batch_norm_non_contiguous",),
+        named="x.view on a non-contiguous input",
         why=".view on a channels-last (permuted) tensor raises; agrees with the reference on "
             "every contiguous input (forum: 'view size is not compatible with input tensor's size')"),
     Bug("bn-one-pass-variance-float32", T,
@@ -149,6 +163,7 @@ BUGS = [
     Bug("bn-module-counter-not-incremented", T,
         ((COUNT, ""),),
         catches=("batchnorm1d_train_steps_state_dict", "batchnorm1d_momentum_none"),
+        named="num_batches_tracked not incremented",
         why="num_batches_tracked registered but never incremented (needle and CS231n have no counter)"),
     Bug("bn-module-momentum-none-ignored", T,
         ((CUMULATIVE, "momentum = 0.1                                   # BUG"),),
@@ -165,6 +180,7 @@ BUGS = [
     Bug("bn-batch-size-one-check", T,
         (("        if n == 1:\n", "        if x.shape[0] == 1:                        # BUG\n"),),
         catches=("batch_norm_batch_of_one",),
+        named="one-value test on the batch size",
         why="tests the batch size instead of the values per channel, so (1, C, L) raises"),
 
     # --------------------------------------------------------------- device and dtype
@@ -221,6 +237,7 @@ BUGS = [
           "            return batch_norm(x, self.running_mean, self.running_var, self.weight,\n"
           "                              self.bias, use_batch_stats, momentum, self.eps)\n"),),
         catches=("batchnorm1d_parameter_gradients",),
+        named="module forward under no_grad",
         why="torch.no_grad() meant for the running-statistics update wrapped around the whole forward"),
 
     # --------------------------------------------------------------- layer_norm
@@ -259,6 +276,175 @@ BUGS = [
         catches=("batchnorm_function_backward",),
         named="backward forgets the weight",
         why="dx_hat = dout instead of dout * gamma"),
+    # --------------------------------------------------------------- property review (docs/PROPERTIES.md NO-*)
+    Bug("bn-affine-needs-both", T,
+        ((AFFINE,
+          "    if weight is not None and bias is not None:     # BUG: either alone is ignored\n"
+          "        out = out * weight.reshape(shape) + bias.reshape(shape)\n"),),
+        catches=("batch_norm_weight_only_bias_only",),
+        named="affine step only with both weight and bias",
+        why="'gamma and beta come together' (CS231n always passes both); F.batch_norm takes each alone"),
+    Bug("bn-eval-none-falls-back", T,
+        (("            raise RuntimeError(\"running_mean must be defined in evaluation mode\")\n",
+          "            return batch_norm(x, None, None, weight, bias, True, momentum, eps)   # BUG\n"),),
+        catches=("batch_norm_eval_requires_running_stats",),
+        named="eval without running statistics uses the batch",
+        why="a 'helpful' fallback to batch statistics where PyTorch raises"),
+    Bug("bn-update-without-no-grad", T,
+        ((NO_GRAD_UPDATE,
+          "            var_unbiased = var * n / (n - 1)        # BUG: autograd records the update\n"
+          "            running_mean.copy_((1 - momentum) * running_mean + momentum * mean)\n"
+          "            running_var.copy_((1 - momentum) * running_var + momentum * var_unbiased)\n"),),
+        catches=("batchnorm1d_buffers_free_of_autograd",),
+        named="running statistics updated with autograd on",
+        why="the numpy port of CS231n has no autograd to switch off: buffers end up requiring grad"),
+    Bug("bn-one-value-check-in-eval", T,
+        (("    if training:\n" + BATCH_OF_ONE,
+          "    if n == 1:                                      # BUG: eval needs no batch statistics\n"
+          "        raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
+          "                         f\"got input size {x.size()}\")\n"
+          "    if training:\n"),),
+        catches=("batch_norm_eval_single_sample",),
+        named="one-value test in eval mode too",
+        why="input validation hoisted to the top of the function; single-sample inference then fails"),
+    Bug("bn-no-empty-guard", T,
+        (("        if running_mean is not None and n > 0:", "        if running_mean is not None:   # BUG"),),
+        catches=("batch_norm_empty_batch",),
+        named="empty batch updates the running statistics",
+        why="no thought given to N = 0 (the last, empty batch of a loader): NaN running statistics"),
+    Bug("bn-eval-under-no-grad", T,
+        ((EVAL_STATS,
+          "        with torch.no_grad():                       # BUG: 'inference needs no graph'\n"
+          "            out = (x - running_mean.reshape(shape)) / torch.sqrt(running_var.reshape(shape) + eps)\n"
+          "            if weight is not None:\n"
+          "                out = out * weight.reshape(shape)\n"
+          "            if bias is not None:\n"
+          "                out = out + bias.reshape(shape)\n"
+          "            return out\n"),),
+        catches=("batch_norm_eval_backward",),
+        named="eval output under no_grad",
+        why="eval taken to mean inference, wrapped in torch.no_grad(); fine-tuning a frozen-BN model "
+            "then gets no gradient"),
+    Bug("ln-affine-needs-both", T,
+        ((LN_AFFINE,
+          "    if weight is not None and bias is not None:     # BUG: either alone is ignored\n"
+          "        out = out * weight + bias\n"),),
+        catches=("layer_norm_weight_only_bias_only",),
+        named="layer_norm affine step only with both weight and bias",
+        why="weight and bias treated as a pair, as in needle's LayerNorm1d"),
+    Bug("ln-eps-literal", T,
+        ((LN_NORMALIZE, "    out = (x - mean) / torch.sqrt(var + 1e-5)        # BUG: eps ignored\n"),),
+        catches=("layer_norm_eps",),
+        named="layer_norm eps ignored",
+        why="the default written as a number, as in most from-scratch tutorials"),
+    Bug("ln-view-2d", T,
+        ((LN_STATS + LN_NORMALIZE,
+          "    flat = x.view(*x.shape[:x.dim() - len(normalized_shape)], -1)   # BUG: needs contiguous x\n"
+          "    mean = flat.mean(-1, keepdim=True)\n"
+          "    var = flat.var(-1, correction=0, keepdim=True)\n"
+          "    out = ((flat - mean) / torch.sqrt(var + eps)).view(x.shape)\n"),),
+        catches=("layer_norm_non_contiguous",),
+        named="layer_norm x.view on a non-contiguous input",
+        why="the trailing dims flattened with .view, which raises on a transposed x"),
+    Bug("bn-module-default-eps", T,
+        ((MODULE_CALL,
+          "        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,\n"
+          "                          use_batch_stats, momentum)   # BUG: self.eps not passed\n"),),
+        catches=("batchnorm1d_passes_eps",),
+        named="BatchNorm module ignores eps",
+        why="the defaulted argument left out of the call; invisible while eps = 1e-5"),
+    Bug("lnm-default-eps", T,
+        ((LN_CALL, "        return layer_norm(x, self.normalized_shape, self.weight, self.bias)   # BUG\n"),),
+        catches=("layernorm_module_passes_eps",),
+        named="LayerNorm module ignores eps",
+        why="the defaulted argument left out of the call; invisible while eps = 1e-5"),
+    Bug("bn-bias-flag-ignored", T,
+        (("            if bias:\n"
+          "                self.bias = nn.Parameter(torch.zeros(num_features, device=device, dtype=dtype))\n"
+          "            else:\n"
+          "                self.register_parameter(\"bias\", None)\n",
+          "            self.bias = nn.Parameter(torch.zeros(num_features, device=device, dtype=dtype))  # BUG\n"),),
+        catches=("batchnorm1d_constructor_options",),
+        named="BatchNorm bias=False ignored",
+        why="bias=False is a newer option (PyTorch 2.1); older tutorials create weight and bias together"),
+    Bug("bn-counter-in-dtype", T,
+        (("torch.tensor(0, device=device, dtype=torch.long)", "torch.tensor(0, device=device, dtype=dtype)"),),
+        catches=("norm_modules_factory_kwargs",),
+        named="num_batches_tracked in the constructor's dtype",
+        why="device= and dtype= passed to every tensor the constructor makes, the counter included"),
+    Bug("lnm-factory-kwargs-ignored", T,
+        (("                torch.ones(self.normalized_shape, device=device, dtype=dtype))",
+          "                torch.ones(self.normalized_shape))                  # BUG"),
+         ("                    torch.zeros(self.normalized_shape, device=device, dtype=dtype))",
+          "                    torch.zeros(self.normalized_shape))"),),
+        catches=("norm_modules_factory_kwargs",),
+        named="LayerNorm ignores device= and dtype=",
+        why="factory arguments accepted by the signature but never used"),
+    Bug("bn-folded-eval-cache", T,
+        ((MODULE_CALL,
+          "        if not use_batch_stats:                                  # BUG: cached once\n"
+          "            if getattr(self, \"_folded\", None) is None:\n"
+          "                scale = torch.rsqrt(self.running_var + self.eps)\n"
+          "                if self.weight is not None:\n"
+          "                    scale = scale * self.weight\n"
+          "                shift = -self.running_mean * scale\n"
+          "                if self.bias is not None:\n"
+          "                    shift = shift + self.bias\n"
+          "                self._folded = (scale.detach(), shift.detach())\n"
+          "            scale, shift = self._folded\n"
+          "            shape = [1, -1] + [1] * (x.dim() - 2)\n"
+          "            return x * scale.reshape(shape) + shift.reshape(shape)\n" + MODULE_CALL),),
+        catches=("batchnorm1d_train_eval_train",),
+        named="eval scale and shift cached",
+        why="inference-time BN folding (as in deployment code) cached on the first eval call and "
+            "never invalidated when training resumes"),
+    Bug("bn-module-flattens", T,
+        ((MODULE_CALL,
+          "        shape = x.shape\n"
+          "        x = x.view(x.shape[0], x.shape[1], -1)           # BUG: view needs contiguous x\n"
+          + MODULE_CALL.replace("self.eps)\n", "self.eps).view(shape)\n")),),
+        catches=("batchnorm2d_non_contiguous",),
+        named="BatchNorm module x.view on a non-contiguous input",
+        why="(N, C, H, W) flattened to (N, C, H*W) with .view, which raises on channels-last inputs"),
+    Bug("lnm-bias-flag-ignored", T,
+        (("            if bias:\n"
+          "                self.bias = nn.Parameter(\n"
+          "                    torch.zeros(self.normalized_shape, device=device, dtype=dtype))\n"
+          "            else:\n"
+          "                self.register_parameter(\"bias\", None)\n",
+          "            self.bias = nn.Parameter(                               # BUG: bias=False ignored\n"
+          "                torch.zeros(self.normalized_shape, device=device, dtype=dtype))\n"),),
+        catches=("layernorm_module_options",),
+        named="LayerNorm bias=False ignored",
+        why="bias=False is a newer option (PyTorch 2.1); older tutorials create weight and bias together"),
+    Bug("lnm-forward-no-grad", T,
+        ((LN_CALL,
+          "        with torch.no_grad():                                    # BUG: cuts the graph\n"
+          "            return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)\n"),),
+        catches=("layernorm_module_gradients",),
+        named="LayerNorm forward under no_grad",
+        why="the LayerNorm twin of bn-module-forward-no-grad"),
+    Bug("bnf-affine-needs-both", T,
+        ((BNF_AFFINE,
+          "        out = x_hat\n"
+          "        if weight is not None and bias is not None:   # BUG: either alone is ignored\n"
+          "            out = x_hat * weight + bias\n"),),
+        catches=("batchnorm_function_weight_only_bias_only",),
+        named="BatchNormFunction affine step only with both weight and bias",
+        why="CS231n's batchnorm_forward always receives gamma and beta together"),
+    Bug("bnf-eps-literal", T,
+        (("sigma = torch.sqrt(x.var(0, correction=0) + eps)",
+          "sigma = torch.sqrt(x.var(0, correction=0) + 1e-5)   # BUG"),),
+        catches=("batchnorm_function_eps",),
+        named="BatchNormFunction eps ignored",
+        why="the default written as a number"),
+    Bug("bnf-no-one-value-check", T,
+        (("        if x.shape[0] == 1:\n"
+          "            raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
+          "                             f\"got input size {x.size()}\")\n", ""),),
+        catches=("batchnorm_function_batch_of_one",),
+        named="BatchNormFunction accepts a batch of one",
+        why="the edge case of batch_norm not carried over to the hand-written Function"),
 ]
 
 VARIANTS = [
