@@ -148,6 +148,75 @@ def gradients_do_not_accumulate(impl, t):
             f"with the default lr, {TRAINED}": _moved(before, _weights(impl, model))}
 
 
+# ----------------------------------------------------------------------------- more rules, cheap
+
+def _or_error(call):
+    """The implementation's result, or "raised Kind" when it raised: compared with the
+    reference's, so that a crash still lets a known mistake be named."""
+    try:
+        return call()
+    except RemoteError as exc:
+        if exc.is_a("NotImplementedError"):
+            raise                   # an unfinished stub is "not attempted"
+        return f"raised {exc.type}"
+
+
+@check(points=1, placement=False)
+def build_model_other_sizes(impl, t):
+    """build_model(20, 3) maps 20 features to (N, 3) logits (sizes from the arguments), from your own layers."""
+    model = impl.build_model(20, 3).to(str(t.device))
+    model.eval()
+    return {"output shape for a (5, 20) input": _or_error(lambda: list(model(t.randn(5, 20)).shape)),
+            "built from your own BatchNorm1d, Dropout and ResidualBlock":
+                _own_module_problem(module_types(model)) is None}
+
+
+@check(points=1, placement=False)
+def train_model_sets_train_mode(impl, t):
+    """train_model puts a model that arrives in eval mode into training mode (its BatchNorm updates).
+
+    The model is your BatchNorm1d(64) and a Linear(64, 10), switched to eval mode before
+    the call: trained in eval mode, the BatchNorm would never update its running mean.
+    """
+    X, y = _slice(t, 128)
+    nn = torch_on(impl).nn
+    model = nn.Sequential(impl.BatchNorm1d(64), nn.Linear(64, 10))
+    model.eval()
+    before_mean, before = fetch(model[0].running_mean), _weights(impl, model)
+    impl.train_model(model, X, y, epochs=1, batch_size=64)
+    return {"the BatchNorm's running_mean was updated": _moved(before_mean, fetch(model[0].running_mean)),
+            TRAINED: _moved(before, _weights(impl, model))}
+
+
+@check(points=1, tolerance=10, placement=False)
+def train_model_matches_reference(impl, t):
+    """train_model's steps match the reference: all epochs, cosine lr per step, label smoothing 0.1.
+
+    A Linear(64, 10) with seeded weights trained for 3 epochs of 2 batches (time_budget=None)
+    at lr=0.05. Its 32 samples are one digit repeated, so the result does not depend on the
+    shuffle; it does on the number of steps, the learning rate of each step and the loss
+    (and on your Adam, which the digits' accuracy uses as well).
+    """
+    X, y = _slice(t, 1)
+    X, y = X.repeat(32, 1), y.repeat(32)
+    model = torch_on(impl).nn.Linear(64, 10)
+    model.load_state_dict({"weight": 0.1 * t.randn(10, 64), "bias": 0.1 * t.randn(10)})
+    impl.train_model(model, X, y, epochs=3, batch_size=16, lr=0.05, seed=3, time_budget=None)
+    return {"weight": fetch(model.weight), "bias": fetch(model.bias)}
+
+
+@check(points=1, placement=False)
+def train_model_float64(impl, t):
+    """train_model on float64 features trains the model in float64 (moved to X's dtype, not only its device)."""
+    X, y = _slice(t, 128)
+    model = impl.build_model(64, 10)
+    before = _weights(impl, model)
+    error = raised(lambda: impl.train_model(model, X.double(), y, epochs=1, batch_size=64))
+    after = _weights(impl, model)
+    return {"error": error, "parameters' dtype": str(getattr(after, "dtype", None)),
+            TRAINED: _moved(before, after)}
+
+
 # ----------------------------------------------------------------------------- accuracy
 
 def _own_module_problem(types) -> str | None:
@@ -163,6 +232,12 @@ def _own_module_problem(types) -> str | None:
     return None
 
 
+DIVERGED_LOGIT = 1e3
+DIVERGED = ("the training diverged: the logits grew huge and most digits get one class, the mark "
+            "of a learning rate far too large for Adam (1e-3 is its usual value; SGD-sized rates "
+            "such as 0.1 or 1 blow the weights up).")
+
+
 def _judge_accuracy(got):
     problem = _own_module_problem(got["modules"])
     if problem:
@@ -173,15 +248,23 @@ def _judge_accuracy(got):
                f"features; expected logits of shape ({labels.shape[0]}, 10)."
     if got["training"]:
         return "train_model must return the model in eval mode (call model.eval() at the end)."
-    accuracy = float((logits.argmax(1).cpu() == labels.cpu()).double().mean())
+    logits = logits.detach()
+    predicted = logits.argmax(1).cpu()
+    accuracy = float((predicted == labels.cpu()).double().mean())
     fraction = (accuracy - ZERO_AT) / (FULL_MARKS_AT - ZERO_AT)
     if fraction >= 1.0:
         return None
-    return (max(0.0, fraction),
-            f"Held-out accuracy {100 * accuracy:.1f}% (training took {got['seconds']:.1f} s of a "
-            f"{TIME_BUDGET:.0f} s budget); full marks from {100 * FULL_MARKS_AT:.0f}%, none at "
-            f"{100 * ZERO_AT:.0f}% or below. Look at the training loss in the notebook: a learning "
-            "rate, too few epochs or a model left in training mode are the usual causes.")
+    message = (f"Held-out accuracy {100 * accuracy:.1f}% (training took {got['seconds']:.1f} s of a "
+               f"{TIME_BUDGET:.0f} s budget); full marks from {100 * FULL_MARKS_AT:.0f}%, none at "
+               f"{100 * ZERO_AT:.0f}% or below. Look at the training loss in the notebook: a learning "
+               "rate, too few epochs or a model left in training mode are the usual causes.")
+    # Diverged training: huge (or non-finite) logits, and most digits given one class. An
+    # untrained model has logits of a few units and spreads its guesses.
+    blown_up = not bool(torch.isfinite(logits).all()) or float(logits.abs().max()) > DIVERGED_LOGIT
+    collapsed = float(torch.bincount(predicted, minlength=10).max()) >= 0.5 * len(predicted)
+    if blown_up and collapsed:
+        message += f"\nLikely cause: {DIVERGED}"
+    return (max(0.0, fraction), message)
 
 
 @check(points=6, judge=_judge_accuracy, timeout=TIME_BUDGET * 2 + 30, placement=False)
@@ -253,4 +336,43 @@ MISTAKES = [
             "ones; call optimizer.zero_grad() before each loss.backward().",
             (("            optimizer.zero_grad()\n", ""),),
             checks=("gradients_do_not_accumulate",)),
+    Mistake("learning rate far too high", DIVERGED,      # named by digits_accuracy's judge
+            (("lr: float = 1e-3, seed", "lr: float = 1.0, seed"),),
+            checks=("digits_accuracy",)),
+    Mistake("sizes hard-coded for the digits",
+            "build_model uses the digits' sizes (64 features, 10 classes) instead of its arguments; "
+            "build every layer from in_features and num_classes.",
+            (("        BatchNorm1d(in_features),\n", "        BatchNorm1d(64),\n"),
+             ("        nn.Linear(in_features, width),\n", "        nn.Linear(64, width),\n"),
+             ("        nn.Linear(width, num_classes),\n", "        nn.Linear(width, 10),\n")),
+            checks=("build_model_other_sizes",)),
+    Mistake("no model.train()",
+            "train_model never called model.train(), so a model that arrived in eval mode was "
+            "trained in eval mode (BatchNorm on its running statistics, Dropout off); call "
+            "model.train() before the first step.",
+            (("    model.train()\n", ""),),
+            checks=("train_model_sets_train_mode",)),
+    Mistake("time_budget=None taken as 0",
+            "time_budget=None was treated as a budget of 0 seconds, so training stopped after the "
+            "first epoch; None means no budget: train all the epochs.",
+            (("        if time_budget is not None and time.perf_counter() - start > time_budget:\n",
+              "        if time.perf_counter() - start > (time_budget or 0):\n"),),
+            checks=("train_model_matches_reference",)),
+    Mistake("constant learning rate",
+            "the learning rate stayed at lr for every step; set group[\"lr\"] = lr * (1 + cos(pi * k "
+            "/ total)) / 2 in every param group before step k (k counts the steps, total = epochs * "
+            "ceil(N / batch_size)).",
+            (("            for group in optimizer.param_groups:            # cosine decay lr -> 0\n"
+              "                group[\"lr\"] = lr * (1 + math.cos(math.pi * k / total)) / 2\n", ""),),
+            checks=("train_model_matches_reference",)),
+    Mistake("no label smoothing",
+            "the loss is F.cross_entropy without label_smoothing=0.1; the brief trains towards 0.9 "
+            "on the true class: F.cross_entropy(logits, y, label_smoothing=0.1).",
+            ((", label_smoothing=0.1)", ")"),),
+            checks=("train_model_matches_reference",)),
+    Mistake("model moved to the device only",
+            "the model was moved to X's device but not to its dtype (model.to(X.device)), so float64 "
+            "features met float32 weights; move both: model.to(X.device, X.dtype).",
+            (("    model.to(X.device, X.dtype)\n", "    model.to(X.device)\n"),),
+            checks=("train_model_float64",)),
 ]

@@ -4,7 +4,7 @@ Dropout is random and the worker's generator is not the reference's, so most
 checks are judges: they test the student's outputs alone. Every statistical
 bound below is six standard deviations wide: a correct implementation fails
 one with probability below 2e-9 (two-sided normal tail), so the whole topic
-(about 15 such tests, on both sides) below 1e-7, well under the one-in-a-million bar.
+(about 20 such tests, on both sides) below 1e-7, well under the one-in-a-million bar.
 
 Known mistakes are named in two ways: judges add a "Likely cause: ..." line to
 their own message when the symptom is recognisable (p used as the keep
@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from autograder.checks import Mistake, call_with_grad, check, raised
+from autograder.checks import Mistake, RemoteError, call_with_grad, check, make_param, raised
 
 TOPIC = "dropout"
 PLACEMENT_POINTS = 1
@@ -167,8 +167,14 @@ def p_zero_is_identity(impl, t):
 
 @check(points=1)
 def p_one_gives_zeros(impl, t):
-    """dropout(p=1) in training gives zeros, not NaN (and p=0.5 keeps about half)."""
-    return {"out": impl.dropout(t.randn(30, 30), 1.0, True), f"also {DROPS}": _drops(impl, t)}
+    """dropout(p=1) in training gives zeros, not NaN (and p=0.5 keeps about half).
+
+    x is returned too: zeroing the caller's x in place is this check's failure either way
+    (the in-place log), and comparing x names the mistake.
+    """
+    x = t.randn(30, 30)
+    out = impl.dropout(x, 1.0, True)
+    return {"out": out, f"also {DROPS}": _drops(impl, t), "x after the call": x}
 
 
 @check(points=1, placement=False)
@@ -185,7 +191,9 @@ def invalid_p_raises(impl, t):
 def _judge_gradient(got):
     out, grad, upstream, p = got["out"], got["grad_x"], got["upstream"], 0.4
     if grad is None:
-        return "No gradient reached x: build the output from x with tensor operations."
+        return ("No gradient reached x: build the output from x with tensor operations."
+                "\nLikely cause: the output was computed from x.data or x.detach() (or under "
+                "torch.no_grad()), which cuts it off the graph; multiply x itself by the mask.")
     mask = (out != 0).to(upstream.dtype)
     want = upstream * mask / (1 - p)
     if torch.allclose(grad, want, rtol=1e-5, atol=1e-6):
@@ -199,7 +207,12 @@ def gradient_uses_same_mask(impl, t):
     """dropout's gradient is upstream * mask / (1 - p), with the forward pass's mask."""
     x = (t.rand(40, 50, dtype=torch.float64) + 0.5).requires_grad_(True)
     upstream = t.randn(40, 50, dtype=torch.float64)
-    out, grads = call_with_grad(impl.dropout, x, 0.4, True, upstream=upstream)
+    try:
+        out, grads = call_with_grad(impl.dropout, x, 0.4, True, upstream=upstream)
+    except RemoteError as exc:          # an output cut off from x: the judge says why
+        if exc.is_a("NotImplementedError") or "does not require grad" not in str(exc.info.get("message")):
+            raise
+        return {"out": None, "grad_x": None, "upstream": upstream}
     return {"out": out, "grad_x": grads.get(0), "upstream": upstream}
 
 
@@ -259,6 +272,101 @@ def keeps_dtype(impl, t):
             "float16": impl.dropout(t.randn(64, 64, dtype=torch.float16), 0.5, True)}
 
 
+def _out_or_error(call):
+    """The implementation's output, or "raised Kind: message" when it raised (so that a
+    judge can say which input failed and why, instead of the whole check erroring)."""
+    try:
+        return call()
+    except RemoteError as exc:
+        if exc.is_a("NotImplementedError"):
+            raise                   # an unfinished stub is "not attempted"
+        return f"raised {exc.type}: {exc.info.get('message', '')}"
+
+
+def _judge_bfloat16(got):
+    out = got["out"]
+    if isinstance(out, str):
+        return f"dropout on a bfloat16 input {out}."
+    if not isinstance(out, torch.Tensor) or out.dtype != torch.bfloat16:
+        found = getattr(out, "dtype", type(out).__name__)
+        message = f"dropout on a bfloat16 input returned {found}; it must keep the input's dtype."
+        if found == torch.float32:
+            message += ("\nLikely cause: the mask or the scale was made in another dtype than x's "
+                        "(float16 for every 2-byte dtype, or float32): bfloat16 times float16 is "
+                        "float32. Make the mask with x's own dtype: mask.to(x.dtype) or "
+                        "torch.rand_like(x).")
+        return message
+    if out.shape != (256, 256):
+        return f"dropout on a bfloat16 input returned shape {tuple(out.shape)}; expected (256, 256)."
+    return _zero_fraction_message(float((out == 0).double().mean()), 0.5, out.numel(),
+                                  "On the bfloat16 input, ")
+
+
+@check(points=1, judge=_judge_bfloat16)
+def keeps_dtype_bfloat16(impl, t):
+    """dropout keeps a bfloat16 input's dtype and shape, and drops about half (6 sigma)."""
+    return {"out": _out_or_error(lambda: impl.dropout(t.ones(256, 256, dtype=torch.bfloat16), 0.5, True))}
+
+
+RANKS = {"4-D (10, 20, 30, 20)": (10, 20, 30, 20), "1-D (100000,)": (100000,), "0-dim ()": ()}
+
+
+def _judge_ranks(got):
+    for name, shape in RANKS.items():
+        out = got[name]
+        problem = None
+        if isinstance(out, str):
+            problem = f"dropout on a {name} input {out}"
+        elif not isinstance(out, torch.Tensor) or tuple(out.shape) != shape:
+            problem = (f"dropout on a {name} input returned "
+                       f"{tuple(getattr(out, 'shape', ())) if isinstance(out, torch.Tensor) else type(out).__name__}"
+                       f"; expected a tensor of shape {shape}")
+        if problem:
+            return (problem + ". dropout takes inputs of any shape (2-D inputs pass).\nLikely cause: "
+                    "the mask (or a reshape) assumes a 2-D input, e.g. torch.rand(x.shape[0], "
+                    "x.shape[1]); draw the mask with x's full shape: torch.rand_like(x).")
+        if shape:
+            message = _zero_fraction_message(float((out == 0).double().mean()), 0.5, out.numel(),
+                                             f"On the {name} input, ")
+            if message:
+                return message
+    return None
+
+
+@check(points=1, judge=_judge_ranks)
+def any_rank(impl, t):
+    """dropout takes inputs of any rank (4-D, 1-D, 0-dim): same shape, half dropped (6 sigma)."""
+    return {name: _out_or_error(lambda shape=shape: impl.dropout(t.ones(shape), 0.5, True))
+            for name, shape in RANKS.items()}
+
+
+def _judge_non_contiguous(got):
+    out = got["out"]
+    if isinstance(out, str):
+        message = f"dropout on a non-contiguous input (a transposed view) {out}."
+        if "view" in out:
+            message += ("\nLikely cause: .view() on x (or on the mask), which needs contiguous "
+                        "memory; work with x's own shape (torch.rand_like(x)), or use .reshape().")
+        return message
+    if not isinstance(out, torch.Tensor) or out.shape != (500, 400):
+        return (f"dropout on a (500, 400) transposed view returned "
+                f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}; "
+                "expected a tensor of shape (500, 400).")
+    kept = out != 0
+    if kept.any() and not torch.allclose(out[kept], torch.full_like(out[kept], 2.0)):
+        return ("On a transposed view of ones with p=0.5, the kept elements are not 1 / (1 - p) = 2: "
+                "the mask and x must be combined element by element, whatever x's memory layout.")
+    return _zero_fraction_message(float((~kept).double().mean()), 0.5, out.numel(),
+                                  "On a transposed view, ")
+
+
+@check(points=1, judge=_judge_non_contiguous)
+def non_contiguous_input(impl, t):
+    """dropout on a non-contiguous input (a transposed view): shape, kept values x / (1 - p), half dropped (6 sigma)."""
+    base = make_param(impl, t.ones(400, 500))       # on the implementation's side: .T stays a view
+    return {"out": _out_or_error(lambda: impl.dropout(base.data.T, 0.5, True))}
+
+
 MISTAKES = [
     Mistake("scaled at test time",
             "the output was multiplied by 1 - p in eval mode (the original, non-inverted dropout); "
@@ -281,4 +389,9 @@ MISTAKES = [
              ("    keep = torch.empty_like(x).bernoulli_(1.0 - p)",
               "    _check_probability(p)\n    keep = torch.empty_like(x).bernoulli_(1.0 - p)")),
             checks=("invalid_p_raises",)),
+    Mistake("input changed in place",
+            "dropout multiplied the caller's x in place (x *= mask, x.mul_(...)), so the input is "
+            "lost; build a new tensor instead: out = x * mask * scale.",
+            (("    return x * keep * scale\n", "    return x.mul_(keep).mul_(scale)\n"),),
+            checks=("p_one_gives_zeros",)),
 ]

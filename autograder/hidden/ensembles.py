@@ -7,7 +7,7 @@ student's `from dropout import Dropout` gets torch.nn.Dropout (topics.py).
 """
 import torch
 
-from autograder.checks import Mistake, check, fetch, raised, torch_on
+from autograder.checks import Mistake, RemoteError, check, fetch, make_param, raised, torch_on
 
 TOPIC = "ensembles"
 PLACEMENT_POINTS = 1
@@ -40,6 +40,17 @@ def _mlp(impl, t, sizes, dtype=torch.float32, dropout=None, batchnorm=False):
     model = nn.Sequential(*layers).to(device=t.device, dtype=dtype)
     model.load_state_dict(state)
     return model
+
+
+def _or_error(call):
+    """The implementation's result, or "raised Kind" when it raised: compared with the
+    reference's, so that a crash on one input still lets a known mistake be named."""
+    try:
+        return call()
+    except RemoteError as exc:
+        if exc.is_a("NotImplementedError"):
+            raise                   # an unfinished stub is "not attempted"
+        return f"raised {exc.type}"
 
 
 # ----------------------------------------------------------------------------- averaging
@@ -181,6 +192,84 @@ def mc_dropout_keeps_dropout_active(impl, t):
             "many_samples": impl.mc_dropout_predict(model, x, 50), "eval_output": plain}
 
 
+# ----------------------------------------------------------------------------- other inputs
+
+@check(points=1)
+def predictions_as_tuple(impl, t):
+    """average_predictions and majority_vote accept a tuple of members as well as a list."""
+    scores = tuple(t.randn(5, 4) for _ in range(3))
+    labels = tuple(t.randint(0, 3, (12,)) for _ in range(4))
+    return {"average_predictions(tuple)": _or_error(lambda: impl.average_predictions(scores)),
+            "majority_vote(tuple)": _or_error(lambda: impl.majority_vote(labels))}
+
+
+@check(points=1)
+def average_leaves_members_unchanged(impl, t):
+    """average_predictions leaves every member's tensor unchanged (no accumulating into the first)."""
+    members = [make_param(impl, t.randn(6, 3)).data for _ in range(3)]   # the tensors themselves
+    out = impl.average_predictions(members)
+    return {"out": out, "members after the call": [fetch(m) for m in members]}
+
+
+@check(points=1)
+def vote_stacked_labels(impl, t):
+    """majority_vote over labels stacked as one (M, N) tensor: the most frequent label, int64."""
+    return {"out": _or_error(lambda: impl.majority_vote(t.randint(0, 4, (6, 20))))}
+
+
+@check(points=1)
+def vote_int32_labels(impl, t):
+    """majority_vote over int32 and uint8 label tensors: the most frequent label, still int64."""
+    return {"int32": _or_error(lambda: impl.majority_vote(
+                [t.randint(0, 5, (30,), dtype=torch.int32) for _ in range(5)])),
+            "uint8": _or_error(lambda: impl.majority_vote(
+                [t.randint(0, 3, (30,), dtype=torch.uint8) for _ in range(3)]))}
+
+
+@check(points=1)
+def vote_single_member_or_sample(impl, t):
+    """majority_vote with one member, or one sample: shapes kept, (N,) int64, nothing squeezed away."""
+    return {"one member, labels (7,)": _or_error(lambda: impl.majority_vote([t.randint(0, 4, (7,))])),
+            "one sample, 4 members' scores (1, 3)": _or_error(
+                lambda: impl.majority_vote([t.randn(1, 3) for _ in range(4)])),
+            "one sample, stacked labels (4, 1)": _or_error(
+                lambda: impl.majority_vote(t.randint(0, 3, (4, 1))))}
+
+
+@check(points=1)
+def ensemble_float64(impl, t):
+    """Ensemble(mode="mean") of float64 members: float64 probabilities."""
+    members = [_mlp(impl, t, (5, 7, 3), dtype=F64) for _ in range(3)]
+    ensemble = impl.Ensemble(members, mode="mean")
+    return {"out": ensemble(t.randn(8, 5, dtype=F64) * 3)}
+
+
+@check(points=1, placement=False)
+def mc_dropout_restores_modes_on_error(impl, t):
+    """mc_dropout_predict restores every module's flag even when a forward pass raises (try/finally).
+
+    A valid prediction comes first (p=0 dropout: deterministic), so that leaving the flags
+    alone and predicting nothing does not pass.
+    """
+    model = _mlp(impl, t, (4, 8, 8, 2), dropout=0.0, batchnorm=True)
+    model.eval()
+    model[1].train()                  # one BatchNorm left in training mode on purpose
+    out = impl.mc_dropout_predict(model, t.randn(5, 4), 2)
+    error = raised(lambda: impl.mc_dropout_predict(model, t.randn(5, 3), 2))   # wrong width
+    return {"prediction": out, "error of a pass on the wrong width": error,
+            "modes after the error": [fetch(model[i].training) for i in range(9)] + [fetch(model.training)]}
+
+
+@check(points=1, placement=False)
+def mc_dropout_invalid_n_samples(impl, t):
+    """mc_dropout_predict raises ValueError for n_samples < 1 (and predicts with n_samples=2)."""
+    model = _mlp(impl, t, (4, 6, 2), dropout=0.0)
+    x = t.randn(3, 4)
+    return {"prediction": impl.mc_dropout_predict(model, x, 2),
+            "n_samples=0": raised(lambda: impl.mc_dropout_predict(model, x, 0)),
+            "n_samples=-1": raised(lambda: impl.mc_dropout_predict(model, x, -1))}
+
+
 MISTAKES = [
     Mistake("averaged logits",
             "the ensemble averaged the members' logits; mode=\"mean\" averages their softmax "
@@ -234,4 +323,114 @@ MISTAKES = [
             "the members are kept in a Python list, which hides them from state_dict(), .to() and "
             ".eval(); keep them in nn.ModuleList(models) named models.",
             (("self.models = nn.ModuleList(models)", "self.models = list(models)"),)),
+    Mistake("members glued with torch.cat",
+            "the members were joined with torch.cat, which glues them along the batch (M * N rows); "
+            "torch.stack puts them on a new dim 0, (M, N, ...), over which the mean is taken.",
+            (("        predictions = torch.stack(list(predictions))      # (M, *S)\n",
+              "        predictions = torch.cat(list(predictions))\n"),),
+            checks=("average_list",)),
+    Mistake("argmax over the wrong dim",
+            "the members' votes were taken with argmax over dim 1 of the stacked (M, N, C) scores, "
+            "which is the samples; each member votes its argmax over the classes, dim 2 (or -1).",
+            (("votes = predictions.argmax(dim=2)", "votes = predictions.argmax(dim=1)"),),
+            checks=("vote_scores", "vote_stacked_scores", "vote_single_member_or_sample")),
+    Mistake("float32 accumulator",
+            "the sum was accumulated in a tensor made with torch.zeros(shape), which is float32 (and "
+            "on the CPU) whatever the members are; make it like the members: torch.zeros_like, or "
+            "stack them and take .mean(dim=0).",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, *S)\n"
+              "    return predictions.mean(dim=0)                          # (*S)\n",
+              "    total = torch.zeros(predictions[0].shape)\n"
+              "    for p in predictions:\n"
+              "        total += p\n"
+              "    return total / len(predictions)\n"),),
+            checks=("average_stacked",)),
+    Mistake("list only",
+            "only a list was stacked, so a tuple of members reached the list-only code; the "
+            "members may come as a list or a tuple: test isinstance(predictions, Tensor) and stack "
+            "anything else (torch.stack(list(predictions))).",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, *S)\n",
+              "    if isinstance(predictions, list):\n"
+              "        predictions = torch.stack(predictions)\n"),),
+            checks=("predictions_as_tuple",)),
+    Mistake("votes of a list only",
+            "majority_vote stacked only a list, so a tuple of members reached the tensor code; the "
+            "members may come as a list or a tuple: test isinstance(predictions, Tensor) and stack "
+            "anything else (torch.stack(list(predictions))).",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n",
+              "    if isinstance(predictions, list):\n"
+              "        predictions = torch.stack(predictions)\n"),),
+            checks=("predictions_as_tuple",)),
+    Mistake("accumulated into the first member",
+            "the sum was accumulated into predictions[0] itself (total = predictions[0]; total += p), "
+            "which changes the caller's first member; start from a new tensor (sum(...), "
+            "torch.stack(...).mean(0)) or clone the first one.",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, *S)\n"
+              "    return predictions.mean(dim=0)                          # (*S)\n",
+              "    if isinstance(predictions, Tensor):\n"
+              "        return predictions.mean(dim=0)\n"
+              "    total = predictions[0]\n"
+              "    for p in predictions[1:]:\n"
+              "        total += p\n"
+              "    return total / len(predictions)\n"),),
+            checks=("average_leaves_members_unchanged",)),
+    Mistake("stacked tensor taken for scores",
+            "a stacked tensor was always read as scores (argmax over its last dim); a stacked (M, N) "
+            "tensor holds labels, and only a 3-D (M, N, C) one holds scores: decide by the number of "
+            "dimensions, not by list versus tensor.",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n"
+              "    if predictions.dim() == 3:\n",
+              "    stacked = isinstance(predictions, Tensor)\n"
+              "    if not stacked:\n"
+              "        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n"
+              "    if stacked or predictions.dim() == 3:\n"),
+             ("        num_classes = predictions.shape[2]\n        votes = predictions.argmax(dim=2)",
+              "        num_classes = predictions.shape[-1]\n        votes = predictions.argmax(dim=-1)")),
+            checks=("vote_stacked_labels",)),
+    Mistake("labels not converted to int64",
+            "the labels went to one_hot in their own integer dtype; one_hot (and the vote counts) "
+            "need int64 class indices: convert with .long() first.",
+            (("        votes = predictions.long()                          # (M, N)\n",
+              "        votes = predictions                                 # (M, N)\n"),),
+            checks=("vote_int32_labels",)),
+    Mistake("squeezed",
+            "the stacked members were squeezed, which also removes a dimension of size 1 that "
+            "belongs to the data (one member, one sample); stack without squeezing: "
+            "torch.stack(list(predictions)).",
+            (("        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n",
+              "        predictions = torch.stack(list(predictions)).squeeze()\n"),),
+            checks=("vote_single_member_or_sample",)),
+    Mistake("softmax in float32",
+            "the softmax was computed in float32 (dtype=torch.float32, an AMP habit), so float64 "
+            "members give float32 probabilities; keep the members' dtype: torch.softmax(z, dim=1).",
+            (("probs = [torch.softmax(z, dim=1) for z in logits]",
+              "probs = [torch.softmax(z, dim=1, dtype=torch.float32) for z in logits]"),),
+            checks=("ensemble_float64",)),
+    Mistake("modes restored outside finally",
+            "the flags were restored after the passes but not in a finally block, so a pass that "
+            "raised left the model with its Dropout in training mode; restore them in "
+            "try: ... finally: ...",
+            (("    try:\n"
+              "        model.eval()\n",
+              "    if True:\n"
+              "        model.eval()\n"),
+             ("        return average_predictions(outputs)\n"
+              "    finally:\n"
+              "        for m, was_training in previous.items():\n"
+              "            m.training = was_training\n",
+              "    for m, was_training in previous.items():\n"
+              "        m.training = was_training\n"
+              "    return average_predictions(outputs)\n")),
+            checks=("mc_dropout_restores_modes_on_error",)),
+    Mistake("n_samples not checked",
+            "n_samples < 1 was not rejected; raise ValueError for it (with 0 passes there is "
+            "nothing to average).",
+            (("    if n_samples < 1:\n"
+              "        raise ValueError(f\"n_samples must be at least 1, but got {n_samples}\")\n", ""),),
+            checks=("mc_dropout_invalid_n_samples",)),
 ]

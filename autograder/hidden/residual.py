@@ -7,7 +7,7 @@ torch.nn.BatchNorm1d (topics.py): a BatchNorm bug costs points only once.
 """
 import torch
 
-from autograder.checks import Mistake, call_with_grad, check, fetch, module_types
+from autograder.checks import Mistake, RemoteError, call_with_grad, check, fetch, module_types
 
 TOPIC = "residual"
 PLACEMENT_POINTS = 1
@@ -64,11 +64,16 @@ def projection_when_widths_differ(impl, t):
 
 @check(points=2)
 def forward_train_identity(impl, t):
-    """ResidualBlock (identity shortcut), training: output and updated running statistics."""
+    """ResidualBlock (identity shortcut), training: output and updated running statistics.
+
+    x is returned too: adding into the caller's x in place fails this check either way
+    (the in-place log), and comparing x names the mistake.
+    """
     block = _loaded(impl, t, "ResidualBlock", 5)
     block.train()
-    out = block(t.randn(12, 5, dtype=F64))
-    return {"out": out, "state_dict": block.state_dict()}
+    x = t.randn(12, 5, dtype=F64)
+    out = block(x)
+    return {"out": out, "state_dict": block.state_dict(), "x after the call": x}
 
 
 @check(points=2)
@@ -138,6 +143,40 @@ def make_mlp_structure(impl, t):
                 device=t.device)(t.randn(4, 5)).shape)}
 
 
+@check(points=1)
+def plain_block_widths_differ(impl, t):
+    """PlainBlock(6, 3, hidden_features=4): state_dict shapes, training and eval outputs."""
+    block = impl.PlainBlock(6, 3, hidden_features=4)
+    shapes = _shapes(block.state_dict())
+    state = {k: v for k, v in _block_state(t, 6, 3, 4).items() if not k.startswith("shortcut")}
+    if shapes != _shapes(state):       # the outputs would not load: the shapes say why
+        return {"shapes": shapes, "out_train": None, "out_eval": None}
+    block = block.to(device=t.device, dtype=F64)
+    block.load_state_dict(state)
+    block.train()
+    out_train = block(t.randn(9, 6, dtype=F64))
+    block.eval()
+    return {"shapes": shapes, "out_train": out_train, "out_eval": block(t.randn(4, 6, dtype=F64))}
+
+
+@check(points=1, placement=False)
+def make_mlp_one_end(impl, t):
+    """make_mlp with only in_features, or only out_features: that one end Linear, and the output shape."""
+    def layout(model):
+        return [[name, cls] for name, cls, _ in module_types(model) if name.count(".") == 0]
+
+    def output_shape(model, x):
+        try:
+            return list(model.to(device=t.device)(x).shape)
+        except RemoteError as exc:      # compared with the reference's, so the mistake is named
+            if exc.is_a("NotImplementedError"):
+                raise
+            return f"raised {exc.type}"
+    first, last = impl.make_mlp(2, 4, in_features=3), impl.make_mlp(2, 4, out_features=2)
+    return {"in_features=3 only": layout(first), "out_features=2 only": layout(last),
+            "output shapes": [output_shape(first, t.randn(5, 3)), output_shape(last, t.randn(5, 4))]}
+
+
 MISTAKES = [
     Mistake("ReLU before the skip",
             "the ReLU was applied to the body before adding the skip; the block returns "
@@ -199,4 +238,45 @@ MISTAKES = [
             "make_mlp built ResidualBlocks even with residual=False; it must use PlainBlock then.",
             (("    block = ResidualBlock if residual else PlainBlock\n",
               "    block = ResidualBlock\n"),)),
+    Mistake("skip added into the input",
+            "the body's output was added into x in place (identity += body(x), where the identity "
+            "shortcut returns x itself), so the caller's x changed; add out of place: "
+            "body(x) + shortcut(x).",
+            (("        return (self.body(x) + self.shortcut(x)).relu()        # add, THEN ReLU\n",
+              "        identity = self.shortcut(x)\n"
+              "        identity += self.body(x)\n"
+              "        return identity.relu()\n"),),
+            checks=("forward_train_identity",)),
+    Mistake("PlainBlock ignores hidden_features",
+            "PlainBlock's first Linear maps in_features straight to out_features, ignoring "
+            "hidden_features; the body is Linear(in, hidden), BN(hidden), ReLU, Linear(hidden, out), "
+            "BN(out), as in ResidualBlock.",
+            (("        # BEGIN SOLUTION Task 5.3\n"
+              "        self.body = nn.Sequential(\n"
+              "            nn.Linear(in_features, hidden_features),\n"
+              "            BatchNorm1d(hidden_features),\n"
+              "            nn.ReLU(),\n"
+              "            nn.Linear(hidden_features, out_features),\n",
+              "        # BEGIN SOLUTION Task 5.3\n"
+              "        self.body = nn.Sequential(\n"
+              "            nn.Linear(in_features, out_features),\n"
+              "            BatchNorm1d(out_features),\n"
+              "            nn.ReLU(),\n"
+              "            nn.Linear(out_features, out_features),\n"),),
+            checks=("plain_block_widths_differ",)),
+    Mistake("end layers only together",
+            "make_mlp added the end layers only when both in_features and out_features were given; "
+            "each is optional on its own: the input Linear whenever in_features is given, the "
+            "output Linear whenever out_features is given.",
+            (("    if in_features is not None:\n"
+              "        layers.append(nn.Linear(in_features, width))\n"
+              "    layers += [block(width) for _ in range(depth)]\n"
+              "    if out_features is not None:\n"
+              "        layers.append(nn.Linear(width, out_features))\n",
+              "    if in_features is not None and out_features is not None:\n"
+              "        layers.append(nn.Linear(in_features, width))\n"
+              "    layers += [block(width) for _ in range(depth)]\n"
+              "    if in_features is not None and out_features is not None:\n"
+              "        layers.append(nn.Linear(width, out_features))\n"),),
+            checks=("make_mlp_one_end",)),
 ]

@@ -54,6 +54,7 @@ BUGS = [
     Bug("cap-lr-way-too-high", T,
         (("lr: float = 1e-3, seed", "lr: float = 1.0, seed"),),
         catches=("digits_accuracy",),
+        named="learning rate far too high",
         why="an SGD-sized learning rate (and then some) given to Adam: training diverges "
             "to ~10% accuracy"),
     Bug("cap-time-budget-ignored", T,
@@ -67,6 +68,45 @@ BUGS = [
           "    y = y.to(X.device)\n    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n"),),
         catches=("digits_accuracy",),
         why="PyTorch's Adam instead of the student's own (forbidden in the capstone)"),
+
+    # --------------------------------------------------------------- rules the accuracy forgives
+    Bug("cap-hard-coded-digits", T,
+        (("        BatchNorm1d(in_features),\n", "        BatchNorm1d(64),                     # BUG: the digits' sizes\n"),
+         ("        nn.Linear(in_features, width),\n", "        nn.Linear(64, width),\n"),
+         ("        nn.Linear(width, num_classes),\n", "        nn.Linear(width, 10),\n")),
+        catches=("build_model_other_sizes",),
+        named="sizes hard-coded for the digits",
+        why="a model written for the one data set at hand (64 pixels, 10 digits), ignoring its "
+            "arguments"),
+    Bug("cap-no-model-train", T,
+        (("    model.train()\n", ""),),
+        catches=("train_model_sets_train_mode",),
+        named="no model.train()",
+        why="a fresh model is in training mode already, so model.train() looks redundant; a model "
+            "evaluated before training (or trained twice) is then trained in eval mode"),
+    Bug("cap-none-budget-is-zero", T,
+        (("        if time_budget is not None and time.perf_counter() - start > time_budget:\n",
+          "        if time.perf_counter() - start > (time_budget or 0):   # BUG: None is no budget\n"),),
+        catches=("train_model_matches_reference",),
+        named="time_budget=None taken as 0",
+        why="`time_budget or 0` to avoid comparing with None: None then stops after one epoch"),
+    Bug("cap-constant-lr", T,
+        (("            for group in optimizer.param_groups:            # cosine decay lr -> 0\n"
+          "                group[\"lr\"] = lr * (1 + math.cos(math.pi * k / total)) / 2\n", ""),),
+        catches=("train_model_matches_reference",),
+        named="constant learning rate",
+        why="the schedule left out (d2l-style loops train at a constant lr): the digits' accuracy "
+            "barely notices"),
+    Bug("cap-no-label-smoothing", T,
+        ((", label_smoothing=0.1)", ")"),),
+        catches=("train_model_matches_reference",),
+        named="no label smoothing",
+        why="the usual F.cross_entropy(logits, y), the brief's label_smoothing=0.1 overlooked"),
+    Bug("cap-device-only-move", T,
+        (("    model.to(X.device, X.dtype)\n", "    model.to(X.device)                                  # BUG: not the dtype\n"),),
+        catches=("train_model_float64",),
+        named="model moved to the device only",
+        why="model.to(device) is the usual line; float64 features then meet float32 weights"),
 ]
 
 VARIANTS = [

@@ -92,11 +92,34 @@ BUGS = [
     Bug("dp-multiplies-input-in-place", T,
         ((RETURN, "    return x.mul_(keep).mul_(scale)                           # BUG: changes x\n"),),
         catches=("p_one_gives_zeros", "gradient_uses_same_mask"),
+        named="input changed in place",
         why="x *= mask (numpy habit) changes the caller's tensor"),
     Bug("dp-through-data", T,
         ((RETURN, "    return x.data * keep * scale                              # BUG: no gradient\n"),),
         catches=("gradient_uses_same_mask",),
+        named="computed from x.data",
         why="x.data (old tutorials) cuts the graph: no gradient reaches x"),
+
+    # --------------------------------------------------------------- other dtypes, ranks, layouts
+    Bug("dp-half-mask", T,
+        ((MASK, "    keep = (torch.rand_like(x) >= p)\n"
+                "    keep = keep.half() if x.element_size() == 2 else keep.to(x.dtype)  # BUG: bfloat16\n"),),
+        catches=("keeps_dtype_bfloat16",),
+        named="mask in another dtype",
+        why="'2-byte inputs are half precision': a float16 mask for bfloat16 too, and "
+            "bfloat16 * float16 promotes to float32 (AMP code written for float16 only)"),
+    Bug("dp-2d-mask", T,
+        ((MASK, "    keep = (torch.rand(x.shape[0], x.shape[1], device=x.device) >= p).to(x.dtype)  # BUG\n"),),
+        catches=("any_rank",),
+        named="assumes a 2-D input",
+        why="the mask drawn as torch.rand(N, D), as for the (N, D) activations of an MLP "
+            "(d2l's dropout_layer is written for them): any other rank breaks"),
+    Bug("dp-flat-view", T,
+        ((RETURN, "    return (x.view(-1) * keep.view(-1) * scale).view(x.shape)   # BUG: needs contiguous x\n"),),
+        catches=("non_contiguous_input",),
+        named=".view() on x",
+        why="flattening with .view(-1) (a CNN habit) to apply the mask: fails on a transposed "
+            "or otherwise non-contiguous input"),
 ]
 
 VARIANTS = [

@@ -23,6 +23,8 @@ RESTORE = ("        for m, was_training in previous.items():\n"
 ENABLE = ("        for m in model.modules():\n"
           "            if isinstance(m, nn.Dropout) or type(m).__name__ == \"Dropout\":\n"
           "                m.train()\n")
+VOTE_STACK = ("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n")
 PASSES = ("        with torch.no_grad():\n"
           "            outputs = [model(x) for _ in range(n_samples)]  # n_samples x S\n"
           "        return average_predictions(outputs)\n")
@@ -66,10 +68,12 @@ BUGS = [
         (("        predictions = torch.stack(list(predictions))      # (M, *S)\n",
           "        predictions = torch.cat(list(predictions))        # BUG: (M * N, C)\n"),),
         catches=("average_list",),
+        named="members glued with torch.cat",
         why="torch.cat instead of torch.stack: the members are glued along the batch"),
     Bug("en-vote-argmax-wrong-dim", T,
         (("votes = predictions.argmax(dim=2)", "votes = predictions.argmax(dim=1)"),),
         catches=("vote_scores", "vote_stacked_scores"),
+        named="argmax over the wrong dim",
         why="argmax(dim=1), right for one member's (N, C) scores, applied after stacking (M, N, C)"),
     Bug("en-members-in-a-list", T,
         (("self.models = nn.ModuleList(models)", "self.models = list(models)"),),
@@ -85,6 +89,7 @@ BUGS = [
           "        total += p\n"
           "    return total / len(predictions)\n"),),
         catches=("average_stacked", "device_placement"),
+        named="float32 accumulator",
         why="an accumulator made with torch.zeros(shape): float64 members are rounded to float32"),
     Bug("en-vote-counts-on-cpu", T,
         ((COUNT,
@@ -121,6 +126,95 @@ BUGS = [
         catches=("mc_dropout_keeps_dropout_active",),
         named="autograd left on",
         why="torch.no_grad() forgotten: n_samples graphs kept in memory, output requires grad"),
+
+    # --------------------------------------------------------------- other inputs
+    Bug("en-list-only", T,
+        (("    if not isinstance(predictions, Tensor):\n"
+          "        predictions = torch.stack(list(predictions))      # (M, *S)\n",
+          "    if isinstance(predictions, list):                     # BUG: a tuple is no list\n"
+          "        predictions = torch.stack(predictions)\n"),),
+        catches=("predictions_as_tuple",),
+        named="list only",
+        why="isinstance(predictions, list) as the test for 'several members': a tuple (zip(*...), "
+            "a model returning a tuple) reaches .mean and fails"),
+    Bug("en-vote-list-only", T,
+        ((VOTE_STACK,
+          "    if isinstance(predictions, list):                     # BUG: a tuple is no list\n"
+          "        predictions = torch.stack(predictions)\n"),),
+        catches=("predictions_as_tuple",),
+        named="votes of a list only",
+        why="the same list-only test in majority_vote"),
+    Bug("en-accumulator-aliases", T,
+        ((AVERAGE,
+          "    if isinstance(predictions, Tensor):\n"
+          "        return predictions.mean(dim=0)\n"
+          "    total = predictions[0]                                # BUG: not a copy\n"
+          "    for p in predictions[1:]:\n"
+          "        total += p\n"
+          "    return total / len(predictions)\n"),),
+        catches=("average_leaves_members_unchanged",),
+        named="accumulated into the first member",
+        why="a running sum started from the first member (numpy habit: total = a[0]; total += ...): "
+            "+= then writes into the caller's tensor"),
+    Bug("en-stacked-means-scores", T,
+        ((VOTE_STACK + "    if predictions.dim() == 3:\n"
+          "        num_classes = predictions.shape[2]\n"
+          "        votes = predictions.argmax(dim=2)                   # (M, N)\n",
+          "    stacked = isinstance(predictions, Tensor)\n"
+          "    if not stacked:\n"
+          "        predictions = torch.stack(list(predictions))\n"
+          "    if stacked or predictions.dim() == 3:                # BUG: stacked (M, N) labels too\n"
+          "        num_classes = predictions.shape[-1]\n"
+          "        votes = predictions.argmax(dim=-1)\n"),),
+        catches=("vote_stacked_labels",),
+        named="stacked tensor taken for scores",
+        why="'a list holds labels, a tensor holds scores': the stacked-labels form of the docstring "
+            "overlooked"),
+    Bug("en-one-hot-raw-labels", T,
+        (("        votes = predictions.long()                          # (M, N)\n",
+          "        votes = predictions                                 # BUG: int32 stays int32\n"),),
+        catches=("vote_int32_labels",),
+        named="labels not converted to int64",
+        why="labels assumed to be int64 (as torch.randint makes them); one_hot refuses int32 "
+            "and uint8 (labels from numpy or from a compact dataset)"),
+    Bug("en-squeeze", T,
+        (("        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n",
+          "        predictions = torch.stack(list(predictions)).squeeze()   # BUG: drops size-1 dims\n"),),
+        catches=("vote_single_member_or_sample",),
+        named="squeezed",
+        why=".squeeze() 'to tidy the shape' (a numpy habit): one member or one sample loses its "
+            "dimension"),
+    Bug("en-softmax-float32", T,
+        (("probs = [torch.softmax(z, dim=1) for z in logits]",
+          "probs = [torch.softmax(z, dim=1, dtype=torch.float32) for z in logits]  # BUG"),),
+        catches=("ensemble_float64",),
+        named="softmax in float32",
+        why="softmax forced to float32 for stability (an AMP habit): float64 members come back "
+            "in float32"),
+    Bug("en-mc-no-finally", T,
+        (("    try:\n"
+          "        model.eval()\n" + ENABLE + PASSES +
+          "    finally:\n" + RESTORE,
+          "    model.eval()\n"
+          "    for m in model.modules():\n"
+          "        if isinstance(m, nn.Dropout) or type(m).__name__ == \"Dropout\":\n"
+          "            m.train()\n"
+          "    with torch.no_grad():\n"
+          "        outputs = [model(x) for _ in range(n_samples)]\n"
+          "    for m, was_training in previous.items():            # BUG: skipped if a pass raises\n"
+          "        m.training = was_training\n"
+          "    return average_predictions(outputs)\n"),),
+        catches=("mc_dropout_restores_modes_on_error",),
+        named="modes restored outside finally",
+        why="save, switch, predict, restore in straight-line code: an exception in a pass leaves "
+            "the model in MC-dropout mode"),
+    Bug("en-mc-no-n-check", T,
+        (("    if n_samples < 1:\n"
+          "        raise ValueError(f\"n_samples must be at least 1, but got {n_samples}\")\n", ""),),
+        catches=("mc_dropout_invalid_n_samples",),
+        named="n_samples not checked",
+        why="argument checking left out: n_samples=0 fails with torch.stack's RuntimeError "
+            "(an empty list) instead of a ValueError"),
 ]
 
 VARIANTS = [

@@ -84,6 +84,7 @@ BUGS = [
           "        identity += self.body(x)                   # BUG: identity IS x for nn.Identity\n"
           "        return identity.relu()\n"),),
         catches=("forward_train_identity",),
+        named="skip added into the input",
         why="torchvision's `out += identity` written the other way round: the caller's x is "
             "changed in place when the shortcut is the identity"),
     Bug("rs-skip-detached", T,
@@ -104,6 +105,40 @@ BUGS = [
         catches=("make_mlp_structure",),
         named="residual flag ignored",
         why="the residual=False switch forgotten"),
+    Bug("rs-ends-only-together", T,
+        (("    if in_features is not None:\n"
+          "        layers.append(nn.Linear(in_features, width))\n"
+          "    layers += [block(width) for _ in range(depth)]\n"
+          "    if out_features is not None:\n"
+          "        layers.append(nn.Linear(width, out_features))\n",
+          "    if in_features is not None and out_features is not None:   # BUG: each is optional\n"
+          "        layers.append(nn.Linear(in_features, width))\n"
+          "    layers += [block(width) for _ in range(depth)]\n"
+          "    if in_features is not None and out_features is not None:\n"
+          "        layers.append(nn.Linear(width, out_features))\n"),),
+        catches=("make_mlp_one_end",),
+        named="end layers only together",
+        why="the two optional ends treated as one option ('a head and a stem, or neither'), "
+            "as in MLP builders that take in and out sizes together"),
+
+    # --------------------------------------------------------------- PlainBlock
+    Bug("rs-plain-ignores-hidden", T,
+        (("        # BEGIN SOLUTION Task 5.3\n"
+          "        self.body = nn.Sequential(\n"
+          "            nn.Linear(in_features, hidden_features),\n"
+          "            BatchNorm1d(hidden_features),\n"
+          "            nn.ReLU(),\n"
+          "            nn.Linear(hidden_features, out_features),\n",
+          "        # BEGIN SOLUTION Task 5.3\n"
+          "        self.body = nn.Sequential(\n"
+          "            nn.Linear(in_features, out_features),      # BUG: hidden_features ignored\n"
+          "            BatchNorm1d(out_features),\n"
+          "            nn.ReLU(),\n"
+          "            nn.Linear(out_features, out_features),\n"),),
+        catches=("plain_block_widths_differ",),
+        named="PlainBlock ignores hidden_features",
+        why="the 'plain' block written from the picture (two layers of the output width), "
+            "forgetting the hidden width that only matters when it is given"),
 ]
 
 VARIANTS = [
