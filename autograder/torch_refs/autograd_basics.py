@@ -32,16 +32,16 @@ def numerical_gradient(fn: Callable[[Tensor], Tensor], x: Tensor,
 
 def autograd_gradient(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """dfn/dx by torch.autograd.grad on a detached copy of x (x is left alone)."""
-    xc = x.detach().clone().requires_grad_(True)
+    leaf = x.detach().clone().requires_grad_()
     with torch.enable_grad():
-        (grad,) = torch.autograd.grad(fn(xc), xc, allow_unused=True)
-    return torch.zeros_like(x) if grad is None else grad
+        (grad,) = torch.autograd.grad(fn(leaf), leaf, allow_unused=True)
+    return grad if grad is not None else torch.zeros_like(leaf)
 
 
 def relative_error(a: Tensor, b: Tensor) -> float:
     """max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|) in float64 (0.0 when empty)."""
     if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(f"relative_error needs equal shapes, not {tuple(a.shape)} and {tuple(b.shape)}")
     a64 = a.detach().double()
     b64 = b.detach().double().to(a64.device)
     rel = torch.abs(a64 - b64) / torch.clamp_min(a64.abs() + b64.abs(), 1e-8)
