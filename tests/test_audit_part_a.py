@@ -17,10 +17,10 @@ from autograder.config import Config
 
 # topic: (at least this many bugs, at least this many variants)
 FLOORS = {
-    "normalization": (30, 9),
-    "dropout": (13, 4),
-    "residual": (11, 3),
-    "ensembles": (14, 4),
+    "normalization": (51, 10),
+    "dropout": (16, 5),
+    "residual": (13, 4),
+    "ensembles": (23, 5),
 }
 BUGS, VARIANTS = audit.load_bank()
 
