@@ -25,6 +25,7 @@ import torch
 from . import wire
 from .sandbox import Worker
 from .worker import Executor
+from .worker import _tensor_args as _tensor_args   # the same rule on both sides
 
 
 class RemoteError(Exception):
@@ -160,16 +161,6 @@ class Ref:
     def _label(self) -> str:
         tail = "".join(f".{k}" if kind == "attr" else f"[{k!r}]" for kind, k in self._path)
         return self._root + tail if "handle" in self._base else tail.lstrip(".")
-
-
-def _tensor_args(args, kwargs):
-    """(key, tensor) for the plain tensors among the arguments (Parameters live elsewhere)."""
-    for i, a in enumerate(args):
-        if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
-            yield i, a
-    for k, a in kwargs.items():
-        if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
-            yield k, a
 
 
 def _same(sent: torch.Tensor, back) -> bool:

@@ -241,6 +241,8 @@ def _module_from_source(name: str, source: str):
 
 
 def _tensor_args(args, kwargs):
+    """(key, tensor) for the plain tensors among the arguments (Parameters live where they
+    were made); the grader's side (impl.py) uses the same rule for what it sent."""
     for i, a in enumerate(args):
         if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
             yield i, a
