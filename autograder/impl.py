@@ -24,8 +24,7 @@ import torch
 
 from . import wire
 from .sandbox import Worker
-from .worker import Executor
-from .worker import _tensor_args as _tensor_args   # the same rule on both sides
+from .worker import Executor, _tensor_args      # the same rule for tensor arguments on both sides
 
 
 class RemoteError(Exception):

@@ -27,8 +27,6 @@ PLACEMENT = "normalization/device_placement"
 BATCH_NORM = {c.id for c in CHECKS if c.name.startswith(("batch_norm_", "batchnorm1d_", "batchnorm2d_"))}
 LAYER_NORM = {c.id for c in CHECKS if c.name.startswith(("layer_norm_", "layernorm_"))}
 FUNCTION = {c.id for c in CHECKS if c.name.startswith("batchnorm_function_")}
-RUNNING_STATS = {"running_mean", "running_var", "state_dict['running_mean']",
-                 "state_dict['running_var']", "out_eval", "out"}
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +86,7 @@ def test_carol_a_zip_loses_running_stat_checks_with_the_momentum_mistake_named(r
     assert set(lost) <= BATCH_NORM
     for o in lost.values():
         assert "Likely cause: momentum weighs the old running value" in o.message
-        assert o.message.split(" ")[0] in RUNNING_STATS
+        assert "differs from the expected value" in o.message.split(".")[0], o.message
     assert all(cases[c].status == "passed" for c in LAYER_NORM | FUNCTION)
 
 

@@ -28,12 +28,12 @@ LOOP = ("    # BEGIN SOLUTION Task 3.2\n",
 CRASH = ("        # BEGIN SOLUTION Task 3.7\n",
          "        # BEGIN SOLUTION Task 3.7\n        import os\n        os._exit(1)\n")
 
-# Every batch_norm / module / BatchNormFunction check, and two of the four that call
+# Every batch_norm / module / BatchNormFunction check, and two of the checks that call
 # layer_norm (the function and the module), with a 1 s time limit: each timeout costs
 # its whole limit. Every other limit is the grader's own.
 LOOPING = {c.id for c in PLAN.checks if c.name in ("layer_norm_last_dim", "layernorm_module")}
 KEPT = [dataclasses.replace(c, timeout=1.0) if c.id in LOOPING else c for c in PLAN.checks
-        if c.name not in ("layer_norm_tuple_shape", "layer_norm_backward")]
+        if c.id in LOOPING or not c.name.startswith(("layer_norm_", "layernorm_"))]
 CRASHING = {c.id for c in KEPT if c.name.startswith("batchnorm_function_")}
 HEALTHY = {c.id for c in KEPT} - LOOPING - CRASHING
 PLACEMENT = "normalization/device_placement"

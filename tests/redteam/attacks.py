@@ -11,7 +11,8 @@ Attacks that try to read or do something forbidden record each success with
 test, which expects full marks, fails and prints what was found.
 
 `low` and `high` bound the score the attack may get, as expressions of `full`
-(the topic's full score), `LNB` (points of the check layer_norm_backward, the
+(the topic's full score), `BUILT` (what a submission whose every output is spoiled still
+earns: the check that only builds the modules, and the placement probe of that check), `LNB` (points of the check layer_norm_backward, the
 one an attack in layer_norm hits by default), `LNL` (of layer_norm_last_dim),
 `BNF` (points of the BatchNormFunction checks) or "control:<name>" (the score
 of a control submission with the same bug and no cheating). `needs` names the
@@ -134,10 +135,14 @@ def _rt_spoil(make):
 '''
 
 
-def _wrap_layer_norm(body: str, when: str = "args[0].dim() == 2") -> str:
+LN_BACKWARD_CALL = "tuple(args[0].shape) == (5, 8) and args[0].requires_grad"
+
+
+def _wrap_layer_norm(body: str, when: str = LN_BACKWARD_CALL) -> str:
     """A snippet that runs `body` at the start of the layer_norm calls where `when` holds:
     by default those of the check layer_norm_backward only (the one check that gives
-    layer_norm a 2-D input), so one check pays for the attack and a time-out costs once."""
+    layer_norm a (5, 8) input that requires grad), so one check pays for the attack and
+    a time-out costs once."""
     return ("_rt_ln = layer_norm\n\n\ndef layer_norm(*args, **kwargs):\n"
             + f"    if {when}:\n"
             + textwrap.indent(textwrap.dedent(body).strip("\n"), "        ")
@@ -146,9 +151,9 @@ def _wrap_layer_norm(body: str, when: str = "args[0].dim() == 2") -> str:
 
 def _layer_norm_through(kernel: str) -> str:
     """layer_norm computed by `kernel` (an expression for a native_layer_norm-like function)
-    in the calls of the check layer_norm_backward (2-D inputs), the reference elsewhere."""
+    in the calls of the check layer_norm_backward, the reference elsewhere."""
     return ("_rt_ln = layer_norm\n\n\ndef layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):\n"
-            "    if x.dim() == 2:\n"
+            "    if tuple(x.shape) == (5, 8) and x.requires_grad:\n"
             "        _shape = [normalized_shape] if isinstance(normalized_shape, int) else list(normalized_shape)\n"
             f"        _kernel = {textwrap.dedent(kernel).strip()}\n"
             "        return _kernel(x, _shape, weight, bias, eps)[0]\n"
@@ -402,7 +407,7 @@ ATTACKS: list[Attack] = [
 
 
         _rt_spoil(lambda t: t.as_subclass(_RTLiar))
-    '''), high="0"),
+    '''), high="BUILT", low="0"),
     Attack("lying_wire_subclass", "verdict", SPOIL + D('''
         class _RTWireLiar(torch.Tensor):
             """Lies to the code that sends it: another size, dtype, data and device."""
@@ -417,7 +422,7 @@ ATTACKS: list[Attack] = [
 
 
         _rt_spoil(lambda t: t.as_subclass(_RTWireLiar))
-    '''), high="0"),
+    '''), high="BUILT", low="0"),
     Attack("patch_torch_comparisons", "verdict", SPOIL + D('''
         import torch.testing as _rt_tt
 
@@ -429,7 +434,7 @@ ATTACKS: list[Attack] = [
         torch.Tensor.allclose = lambda self, *a, **k: True
         torch.Tensor.equal = lambda self, *a, **k: True
         _rt_spoil(lambda t: t)
-    '''), high="0"),
+    '''), high="BUILT", low="0"),
     Attack("lying_class_attribute", "verdict", SPOIL + D('''
         class _RTImpostor:
             """Not a tensor, but says it is one (isinstance believes __class__)."""
@@ -448,7 +453,7 @@ ATTACKS: list[Attack] = [
 
 
         _rt_spoil(_RTImpostor)
-    '''), high="0"),
+    '''), high="BUILT", low="0"),
     Attack("forbidden_builtin_guard_undone", "verdict", """
         import gc as _rt_gc
         import importlib as _rt_il
@@ -724,7 +729,7 @@ BatchNormFunction.forward = staticmethod(_rt_evil_forward)
     '''), high="full - LNB"),
     Attack("tensor_of_a_billion_elements", "dos", _wrap_layer_norm('''
         return torch.zeros(1).expand(10 ** 9)      # 4 GB once made contiguous for the wire
-    ''', when="args[0].shape[-1] == 10"), high="full - LNL"),
+    ''', when="tuple(args[0].shape) == (4, 6, 10)"), high="full - LNL"),
     Attack("reply_header_of_80_mb", "dos", _wrap_layer_norm('''
         return "x" * (70 << 20)                    # a 70 MB JSON header
     '''), high="full - LNB"),
