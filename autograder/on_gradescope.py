@@ -32,6 +32,9 @@ def run(submission: Path, results: Path, hidden_visibility: str, devices=("cpu",
         upload = Path(tmp) / "submission"          # one submission, whatever the upload's layout
         try:
             _copy_upload(submission, upload)
+            zips = sorted(upload.glob("*.zip"))
+            if not intake.looks_like_submission(upload) and len(zips) == 1:
+                upload = zips[0]                   # a zip Gradescope did not unpack: grade it
             if intake.looks_like_submission(upload):
                 graded = grade_batch([upload], Path(tmp) / "out", config, regrade=True)
                 data = json.loads((Path(tmp) / "out" / graded[0].name / "results.json").read_text())
