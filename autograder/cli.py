@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .config import Config
@@ -62,9 +63,23 @@ def _roster_report(names: list[str], roster) -> None:
 
 
 def cmd_grade(args) -> int:
-    from .batch import grade_batch, print_summary
+    from .batch import grade_batch, hidden_plan, print_summary
     config = Config(devices=args.device, topics=_topics(args.topic), base_seed=args.seed,
                     jobs=args.jobs, timeout_scale=args.timeout_scale)
+    plan = None
+    if args.only:
+        plan = _only(hidden_plan(config.topics), args.only, "hidden")
+        if plan is None:
+            return 2
+        config = replace(config, topics=tuple(plan))
+        if args.out is None:
+            import tempfile
+            scratch = tempfile.TemporaryDirectory(prefix="ag-only-")   # removed on return
+            args.out = scratch.name
+            args.scratch = True
+    elif args.out is None:
+        print("error: --out is required (it may be left out only with --only)", file=sys.stderr)
+        return 2
     roster = _roster(args.roster)
     started = time.monotonic()
     done = []
@@ -83,18 +98,26 @@ def cmd_grade(args) -> int:
               file=sys.stderr, flush=True)
 
     try:
-        graded = grade_batch([Path(p) for p in args.submissions], Path(args.out), config,
-                             regrade=args.regrade, progress=progress, shard=args.shard, roster=roster)
+        graded = grade_batch([Path(p) for p in args.submissions], Path(args.out), config, plan=plan,
+                             regrade=args.regrade or bool(args.only), progress=progress,
+                             shard=args.shard, roster=roster)
     except KeyboardInterrupt:
         print(f"\nInterrupted: {len(done)} submission(s) were graded and written to {args.out}; "
               "run the same command again to grade the rest.", file=sys.stderr)
         return 130
     print()
+    if args.only:                       # one check rerun: its whole feedback, reproduction included
+        for g in graded:
+            print((Path(args.out) / g.name / "feedback.txt").read_text())
     print_summary(graded)
     if roster is not None and args.shard is None:
         _roster_report([g.name for g in graded], roster)
     shard = f" (shard {args.shard[0]} of {args.shard[1]}: merge the shards' folders with " \
         "`python -m autograder merge`)" if args.shard else ""
+    if getattr(args, "scratch", False):
+        print(f"\n{len(graded)} submission(s) in {time.monotonic() - started:.1f}s (give --out to keep "
+              "the results)")
+        return 0
     print(f"\n{len(graded)} submission(s) in {time.monotonic() - started:.1f}s; "
           f"results in {args.out}/ (gradebook.csv, scores.csv, <name>/results.json, "
           f"<name>/feedback.txt){shard}")
@@ -156,18 +179,21 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _only(plan: dict, wanted: list[str]):
+def _only(plan: dict, wanted: list[str], kind: str = "public"):
     """The plan cut down to the checks named (by name or topic/name); None, with a message,
-    when a name matches nothing."""
-    import dataclasses
-    known = {c.name: c.id for tc in plan.values() for c in tc.checks}
-    unknown = [w for w in wanted if w not in known and w not in known.values()]
+    when a name matches nothing. The placement probe is left out: it reruns whole topics."""
+    names: dict[str, set[str]] = {}
+    for tc in plan.values():
+        for c in tc.checks:
+            names.setdefault(c.name, set()).add(c.id)
+            names[c.id] = {c.id}
+    unknown = [w for w in wanted if w not in names]
     if unknown:
-        print(f"No public check named {', '.join(unknown)}. The checks are:\n  "
-              + "\n  ".join(sorted(known.values())), file=sys.stderr)
+        print(f"No {kind} check named {', '.join(unknown)}. The checks are:\n  "
+              + "\n  ".join(sorted(k for k in names if "/" in k)), file=sys.stderr)
         return None
-    keep = {known.get(w, w) for w in wanted}
-    cut = {t: dataclasses.replace(tc, checks=[c for c in tc.checks if c.id in keep], placement_points=0.0)
+    keep = set().union(*(names[w] for w in wanted))
+    cut = {t: replace(tc, checks=[c for c in tc.checks if c.id in keep], placement_points=0.0)
            for t, tc in plan.items()}
     return {t: tc for t, tc in cut.items() if tc.checks}
 
@@ -239,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("grade", help="grade submissions (folders, .zip files, notebooks)")
     g.add_argument("submissions", nargs="+", help="a submission, or a folder of submissions")
-    g.add_argument("--out", required=True, help="folder for results.json, feedback and gradebook.csv")
+    g.add_argument("--out", help="folder for results.json, feedback and gradebook.csv (required "
+                   "unless --only is given)")
     g.add_argument("--device", type=_devices, default=("cpu", "cuda"), help="cpu, cuda or all (default: all)")
     g.add_argument("--topic", action="append", help="grade only this topic (repeatable)")
     g.add_argument("--seed", type=int, default=Config.base_seed, help="base seed for every check's inputs")
@@ -250,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade only shard K of N (a stable split by submission name); merge afterwards")
     g.add_argument("--roster", metavar="CSV",
                    help="submission,student_id,email,name,section: identities for the gradebook")
+    g.add_argument("--only", action="append", metavar="CHECK",
+                   help="rerun only this hidden check (name or topic/name; repeatable) and print "
+                        "the feedback; without --out the results go to a scratch folder")
     g.set_defaults(func=cmd_grade)
 
     m = sub.add_parser("merge", help="instructors: merge the output folders of a sharded batch")

@@ -179,3 +179,40 @@ def test_check_with_another_seed_says_so_and_the_replay_line_keeps_it(student_ro
                       "--only", "batch_norm_train")
     assert "Base seed 7:" in proc.stdout
     assert "--only batch_norm_train --device cpu --seed 7" in proc.stdout
+
+
+# ----------------------------------------------------------------------------- grade --only
+
+BOB = ROOT / "examples" / "submissions" / "bob"     # running_var updated with the biased variance
+
+
+def test_grade_only_reruns_one_hidden_check_and_prints_its_feedback():
+    proc = autograder("grade", BOB, "--only", "batch_norm_running_stats_five_steps", "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert "Feedback for bob: 0 / 1 points" in proc.stdout
+    assert "running_var differs" in proc.stdout and "Likely cause: running_var was updated" in proc.stdout
+    assert "Reproduce: check normalization/batch_norm_running_stats_five_steps" in proc.stdout
+    assert proc.stdout.count("[     FAIL]") + proc.stdout.count("[     PASS]") == 1   # that check alone
+    assert "give --out to keep the results" in proc.stdout
+
+
+def test_grade_only_keeps_results_where_out_says(tmp_path):
+    proc = autograder("grade", BOB, "--only", "normalization/layer_norm_last_dim", "--only",
+                      "batch_norm_train_2d", "--device", "cpu", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out" / "bob" / "results.json").read_text())
+    assert {o["check_id"] for o in data["extra_data"]["outcomes"]} == {
+        "normalization/layer_norm_last_dim", "normalization/batch_norm_train_2d"}
+
+
+def test_grade_only_with_an_unknown_name_lists_the_hidden_checks():
+    proc = autograder("grade", BOB, "--only", "batchnorm_train")
+    assert proc.returncode == 2
+    assert "No hidden check named batchnorm_train" in proc.stderr
+    assert "normalization/batch_norm_running_stats_five_steps" in proc.stderr
+
+
+def test_grade_without_out_or_only_is_a_usage_error():
+    proc = autograder("grade", BOB)
+    assert proc.returncode == 2
+    assert "--out is required" in proc.stderr
