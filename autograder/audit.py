@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .batch import grade_batch, hidden_plan
 from .config import Config
+from .grader import plan_devices
 from .outcome import Outcome
 from .stubs import make_stub
 from .topics import ROOT, TOPICS
@@ -43,6 +44,8 @@ class Bug:
     catches: tuple[str, ...]          # checks meant to catch it: at least one must lose points
     named: str | None = None          # the Mistake expected in "Likely cause", if any
     why: str = ""                     # the misconception behind it, where it is seen
+    devices: tuple[str, ...] = ()     # devices its checks need ("cuda": GPU-only checks); where
+                                      # one is missing the bug is reported as not graded
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Trivial:
 class Entry:
     name: str
     topic: str
-    kind: str                         # "bug" | "variant" | "trivial"
+    kind: str                         # "bug" | "variant" | "trivial" | "not graded"
     lost: float = 0.0
     earned: float = 0.0
     failed: list[str] = field(default_factory=list)   # checks that lost points (trivial: that gave some)
@@ -219,6 +222,13 @@ def run_audit(config: Config, bank: Path = BANK, only: str | None = None,
         items = [(i, k) for i, k in items if i.topic == only or i.name == only]
     tmp = Path(tempfile.mkdtemp(prefix="ag-audit-"))
     entries: list[Entry] = []
+    here = set(plan_devices(config)[0])
+    for item, kind in list(items):         # a GPU-only bug cannot be caught on a CPU machine
+        missing = [d for d in getattr(item, "devices", ()) if d not in here]
+        if missing:
+            items.remove((item, kind))
+            entries.append(Entry(item.name, item.topic, "not graded", ok=True,
+                                 problem=f"needs {', '.join(missing)}, which this run lacks"))
     try:
         by_topic: dict[str, list] = {}
         for item, kind in items:
@@ -263,6 +273,8 @@ def report(entries: list[Entry], seconds: float) -> str:
         verdict = "ok" if e.ok else f"PROBLEM: {e.problem}"
         if e.kind == "trivial" and e.ok:
             verdict = "ok (0 points)"
+        if e.kind == "not graded":
+            verdict = f"not graded: {e.problem}"
         lines.append(f"{e.name:<{width}}  {e.topic:<13} {e.kind:<7} {e.lost:>5g}  "
                      f"{'yes' if e.named else 'no':<5}  {verdict}")
         if e.kind == "bug" and e.failed:
@@ -279,6 +291,10 @@ def report(entries: list[Entry], seconds: float) -> str:
               + (f" ({100 * named / len(bugs):.0f}%)" if bugs else ""),
               f"trivial submissions at 0 points: {sum(e.ok for e in trivial)} / {len(trivial)}",
               f"audit time: {seconds:.0f} s"]
+    skipped = [e.name for e in entries if e.kind == "not graded"]
+    if skipped:
+        lines.insert(-1, f"bugs not graded (their checks need a device this run lacks): "
+                         f"{len(skipped)} ({', '.join(sorted(skipped))})")
     return "\n".join(lines)
 
 

@@ -1,11 +1,18 @@
-"""Scalar test functions for checks that pass a function (gradient checks).
+"""Scalar test functions for checks that pass a function (gradient checks), and a few
+test objects that checks build on the implementation's side.
 
 Functions cannot cross the wire, so a driver names one of these instead:
 `fns_on(impl).tanh_sq_sum` is resolved on the implementation's side, where this
-file is part of the worker's runtime (next to worker.py and wire.py). Each maps
-a tensor of any shape, dtype and device (the meta device included) to a 0-dim
-tensor, with smooth, non-trivial gradients, and creates what it needs on the
-input's device and in its dtype.
+file is part of the worker's runtime (next to worker.py and wire.py). Each function
+in FUNCTIONS maps a tensor of any shape, dtype and device (the meta device included)
+to a 0-dim tensor, with smooth, non-trivial gradients, and creates what it needs on
+the input's device and in its dtype. The functions after them return other kinds of
+scalars, or ignore their input, for the cases a contract allows.
+
+The classes at the end are built by a driver (`fns_on(impl).Dropout(0.5)`) and stay
+on the implementation's side, where the driver keeps a handle to them: `Views`
+(views the wire cannot carry), `Dropout` (a dropout layer that is not a
+torch.nn.Dropout) and `Recorder` (a Linear layer that notes the samples it sees).
 
 This module is public (students may read it) and imports nothing but torch.
 """
@@ -64,3 +71,79 @@ def wrong_backward_sum(x: Tensor) -> Tensor:
 
 FUNCTIONS = ("sum_of_squares", "tanh_sq_sum", "softplus_mean", "logsumexp",
              "matrix_quadratic", "wrong_backward_sum")
+
+
+# ----------------------------------------------------------------------------- other scalars
+
+def tanh_sq_sum_float(x: Tensor) -> float:
+    """tanh_sq_sum as a Python float (float() of the 0-dim tensor); not on the meta device."""
+    return float(tanh_sq_sum(x).detach())
+
+
+def tanh_sq_sum_1d(x: Tensor) -> Tensor:
+    """tanh_sq_sum as a one-element tensor of shape (1,)."""
+    return tanh_sq_sum(x).reshape(1)
+
+
+def ignores_x(x: Tensor) -> Tensor:
+    """3 times a new 0-dim leaf that requires grad, on x's device and in x's dtype: a value
+    that can be differentiated (backward works) but does not depend on x at all."""
+    leaf = torch.ones((), dtype=x.dtype, device=x.device, requires_grad=True)
+    return 3 * leaf
+
+
+def offset_sq_sum(x: Tensor) -> Tensor:
+    """sum((x - 0.1)**2); gradient 2 (x - 0.1), with 0.1 rounded to x's dtype.
+
+    float32 and float64 round 0.1 differently (by 1.5e-9): at x = float32(0.1) the
+    gradient is exactly 0 in float32 and 3e-9 in float64.
+    """
+    return (x - 0.1).pow(2).sum()
+
+
+# ----------------------------------------------------------------------------- test objects
+
+class Views:
+    """Views of `base` made and kept on this side (the wire sends every tensor it carries
+    as a contiguous copy): `views.expanded` is base.expand(*sizes), whose elements share
+    memory (stride 0 along the expanded dims); `views.base` is base itself."""
+
+    def __init__(self, base: Tensor, *sizes: int):
+        self.base = base
+        self.expanded = base.expand(*sizes)
+
+
+def _dropout_init(self, p: float = 0.5) -> None:
+    torch.nn.Module.__init__(self)
+    self.p = p
+
+
+def _dropout_forward(self, x: Tensor) -> Tensor:
+    return torch.nn.functional.dropout(x, self.p, self.training)
+
+
+# A dropout layer that is not a torch.nn.Dropout, as a student's own Dropout (topic 4) is
+# not: a torch.nn.Module subclass whose class is named "Dropout". The name is joined at run
+# time, so it is a str object of its own, equal to the literal "Dropout" but not the same
+# object: code that tests the name must compare it with ==.
+Dropout = type("".join(("Drop", "out")), (torch.nn.Module,),
+               {"__init__": _dropout_init, "forward": _dropout_forward, "__module__": __name__,
+                "__doc__": "Dropout with probability p in training mode, the identity in eval mode."})
+
+
+class Recorder(torch.nn.Module):
+    """A Linear(in_features, out_features) that appends, for every batch it is given with
+    autograd on (a training step's forward pass; an evaluation under torch.no_grad() is
+    left out), the list of the rows' first features to the list `seen`: a check that
+    numbers its samples in that feature reads the order in which a training loop visits
+    them."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.linear = torch.nn.Linear(in_features, out_features)
+        self.seen: list[list[float]] = []
+
+    def forward(self, x: Tensor) -> Tensor:
+        if torch.is_grad_enabled():
+            self.seen.append(x[:, 0].tolist())
+        return self.linear(x)

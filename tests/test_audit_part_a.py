@@ -17,10 +17,10 @@ from autograder.config import Config
 
 # topic: (at least this many bugs, at least this many variants)
 FLOORS = {
-    "normalization": (51, 10),
+    "normalization": (55, 12),
     "dropout": (16, 5),
-    "residual": (13, 4),
-    "ensembles": (23, 5),
+    "residual": (15, 4),
+    "ensembles": (26, 5),
 }
 BUGS, VARIANTS = audit.load_bank()
 

@@ -10,7 +10,8 @@ with `fetch`.
 """
 import torch
 
-from autograder.checks import Mistake, assign, check, fetch, fns_on, make_param, raised
+from autograder.checks import (Mistake, RemoteError, assign, check, fetch, fns_on, make_param,
+                               raised)
 
 TOPIC = "autograd"
 PLACEMENT_POINTS = 1
@@ -22,6 +23,17 @@ F64 = torch.float64
 # order) moves the result by ~1e-16 * |fn| / 2e-6, above the float64 table's atol.
 # Ten times the table still fails the mistakes below by orders of magnitude.
 FD_TOLERANCE = 10
+
+
+def _or_error(call):
+    """The implementation's result, or "raised Kind" when it raised: compared with the
+    reference's, so that a crash on one input still lets a known mistake be named."""
+    try:
+        return call()
+    except RemoteError as exc:
+        if exc.is_a("NotImplementedError"):
+            raise                   # an unfinished stub is "not attempted"
+        return f"raised {exc.type}"
 
 
 # ----------------------------------------------------------------------------- numerical_gradient
@@ -97,6 +109,34 @@ def numerical_gradient_half_precision(impl, t):
             "bfloat16": impl.numerical_gradient(f, t.randn(5, dtype=torch.bfloat16))}
 
 
+@check(points=1, tolerance=FD_TOLERANCE)
+def numerical_gradient_expanded(impl, t):
+    """numerical_gradient at an expanded x, whose rows share memory: the gradient at that point, x unchanged.
+
+    x is a (1, 4) tensor expanded to (3, 4) on the implementation's side (stride 0 along
+    the rows). Writing x + h e_i into x itself moves the whole column at once, so the
+    perturbation must go into a contiguous copy.
+    """
+    views = fns_on(impl).Views(t.randn(1, 4, dtype=F64), 3, 4)
+    grad = impl.numerical_gradient(fns_on(impl).tanh_sq_sum, views.expanded)
+    return {"grad": grad, "x after the call": fetch(views.base)}
+
+
+@check(points=1, placement=False, tolerance=FD_TOLERANCE)
+def numerical_gradient_fn_output_kinds(impl, t):
+    """numerical_gradient of an fn that returns a Python float, or a one-element (1,) tensor.
+
+    The docstring allows fn to return a 0-dim tensor, a one-element tensor or a Python
+    float; the other checks' functions return 0-dim tensors.
+    """
+    x = t.randn(2, 3, dtype=F64)
+    fns = fns_on(impl)
+    return {"fn returns a Python float": _or_error(
+                lambda: impl.numerical_gradient(fns.tanh_sq_sum_float, x)),
+            "fn returns a (1,) tensor": _or_error(
+                lambda: impl.numerical_gradient(fns.tanh_sq_sum_1d, x))}
+
+
 # ----------------------------------------------------------------------------- autograd_gradient
 
 @check(points=2)
@@ -164,6 +204,19 @@ def autograd_gradient_non_contiguous(impl, t):
     return {"grad": grad, "x after the call": fetch(base)}
 
 
+@check(points=1)
+def autograd_gradient_unused_input(impl, t):
+    """autograd_gradient of an fn that does not depend on x: zeros shaped like x (xc.grad stays None).
+
+    Zeros are also what returning zeros_like(x) for everything gives: the gradient of
+    sum(x**2) at the same x is asked too, for the point.
+    """
+    x = t.randn(2, 3, dtype=F64)
+    fns = fns_on(impl)
+    return {"grad of an fn that ignores x": _or_error(lambda: impl.autograd_gradient(fns.ignores_x, x)),
+            "grad of sum(x**2)": impl.autograd_gradient(fns.sum_of_squares, x)}
+
+
 @check(points=1, placement=False, tolerance=FD_TOLERANCE)
 def gradients_are_plain_tensors(impl, t):
     """Both gradients are right and plain tensors (requires_grad False), even when x requires grad.
@@ -219,6 +272,20 @@ def relative_error_float32(impl, t):
     a = t.randn(4, 5, dtype=torch.float32)
     b = a + 0.01 * t.randn(4, 5, dtype=torch.float32)
     return {"relative_error": impl.relative_error(a, b)}
+
+
+# The answer computed in float64 (the docstring) and in float32 differ by ~1e-7 relative, the
+# table's Python-float tolerance: ten times it accepts both. In the inputs' own 16-bit dtype
+# the sum |a| + |b| and the ratio are rounded by ~1e-3 (float16) or ~1e-2 (bfloat16).
+@check(points=1, placement=False, tolerance=10)
+def relative_error_half_precision(impl, t):
+    """relative_error of float16 and of bfloat16 tensors: computed in float64, not rounded to 16 bits."""
+    out = {}
+    for dtype in (torch.float16, torch.bfloat16):
+        a = t.randn(4, 5, dtype=dtype)
+        b = (a.double() * (1 + 0.05 * t.randn(4, 5, dtype=F64))).to(dtype)
+        out[str(dtype).replace("torch.", "")] = impl.relative_error(a, b)
+    return out
 
 
 @check(points=1, placement=False)
@@ -330,7 +397,51 @@ def gradient_check_non_contiguous(impl, t):
                                                                       base.data.T),
             "x after the calls": fetch(base)}
 
+# Honest implementations feed fn the same float64 values and cast the same way, so the answer
+# agrees to the last bits; the tolerance leaves room for a different summation order anyway
+# (1e-5 relative), against an answer of 0.3 here and below 1e-6 computed all in float64.
+@check(points=1, placement=False, tolerance=100)
+def gradient_check_float32(impl, t):
+    """gradient_check at a float32 x: autograd in float32 against finite differences cast to float32.
+
+    gradient_check is relative_error(autograd_gradient(fn, x), numerical_gradient(fn, x, h)),
+    both in x's dtype. fn = sum((x - 0.1)**2), and x[0] = float32(0.1): there the float32
+    gradient is exactly 0, while finite differences in float64 (where 0.1 rounds
+    differently) give 3e-9, a relative error of 0.3 under the 1e-8 floor. Converting x to
+    float64 first hides it.
+    """
+    x = t.tensor([0.1, 0.1 + 1e-3, 0.1 - 2e-3, 0.1 + 5e-3], dtype=torch.float32)
+    return {"gradient_check": impl.gradient_check(fns_on(impl).offset_sq_sum, x)}
+
 # ----------------------------------------------------------------------------- known mistakes
+
+# numerical_gradient's loop, and CS231n's loop written on x itself (x.detach() of a float64
+# x is x's own memory): perturbed, evaluated, restored, one multi-index at a time.
+NG_LOOP = ("        xc = x.detach().to(torch.float64).clone(memory_format=torch.contiguous_format)\n"
+           "        flat = xc.view(-1)                                    # shares memory with xc\n"
+           "        grad = torch.zeros_like(flat)                         # (numel,) float64\n"
+           "        for i in range(flat.numel()):\n"
+           "            old = flat[i].clone()\n"
+           "            flat[i] = old + h\n"
+           "            f_plus = fn(xc)\n"
+           "            flat[i] = old - h\n"
+           "            f_minus = fn(xc)\n"
+           "            flat[i] = old                                     # restore before the next i\n"
+           "            grad[i] = (f_plus - f_minus) / (2 * h)\n"
+           "        return grad.view(x.shape).to(x.dtype)\n")
+NG_LOOP_ON_X = ("        import itertools\n"
+                "        xc = x.detach().to(torch.float64)\n"
+                "        grad = torch.zeros_like(xc)\n"
+                "        for ix in itertools.product(*[range(n) for n in xc.shape]):\n"
+                "            old = xc[ix].item()\n"
+                "            xc[ix] = old + h\n"
+                "            f_plus = fn(xc)\n"
+                "            xc[ix] = old - h\n"
+                "            f_minus = fn(xc)\n"
+                "            xc[ix] = old\n"
+                "            grad[ix] = (f_plus - f_minus) / (2 * h)\n"
+                "        return grad.to(x.dtype)\n")
+
 
 def _names(*prefixes):
     return tuple(c.name for c in CHECKS if c.name.startswith(prefixes))
@@ -501,4 +612,42 @@ MISTAKES = [
             "relative_error returned a tensor; return a Python float (.item()).",
             (("return ((a - b).abs() / denom).max().item()", "return ((a - b).abs() / denom).max()"),),
             checks=_RELATIVE),
+    # after the others: packed into one test submission (tests/hidden_suite.py), an earlier
+    # patch here would change what a later one shows (x = x.double() hides a backward on x)
+    Mistake("x itself perturbed and restored",
+            "numerical_gradient wrote the perturbations into x itself (x.detach() and "
+            ".to(torch.float64) of a float64 x share its memory) and restored them afterwards: "
+            "where elements of x share memory, as in an expanded x, one write moves several "
+            "entries at once. Perturb a contiguous copy: "
+            "x.detach().to(torch.float64).clone(memory_format=torch.contiguous_format).",
+            ((NG_LOOP, NG_LOOP_ON_X),),
+            checks=("numerical_gradient_expanded",)),
+    Mistake("fn's value taken with .item()",
+            "numerical_gradient called .item() on fn's value, which a Python float does not have; "
+            "fn may return a 0-dim tensor, a one-element tensor or a Python float: use the value "
+            "as it is ((f_plus - f_minus) / (2 * h)), or float(...) of it.",
+            (("            f_plus = fn(xc)\n", "            f_plus = fn(xc).item()\n"),
+             ("            f_minus = fn(xc)\n", "            f_minus = fn(xc).item()\n")),
+            checks=("numerical_gradient_fn_output_kinds",)),
+    Mistake("None when fn ignores x",
+            "autograd_gradient returned None for an fn that does not depend on x (xc.grad stays "
+            "None then); the gradient is zeros shaped like x: return torch.zeros_like(x) in that case.",
+            (("    if xc.grad is None:                                       # fn ignores x\n"
+              "        return torch.zeros_like(x)\n", ""),),
+            checks=("autograd_gradient_unused_input",)),
+    Mistake("ratio in the inputs' dtype",
+            "relative_error computed the ratio in the inputs' own dtype; in float16 or bfloat16 "
+            "that rounds the answer by 1e-3 or more. Cast both to float64 first "
+            "(a.detach().to(torch.float64)), as the docstring asks.",
+            (("    a = a.detach().to(torch.float64)\n"
+              "    b = b.detach().to(device=a.device, dtype=torch.float64)\n",
+              "    a, b = a.detach(), b.detach().to(a.device)\n"),),
+            checks=("relative_error_half_precision",)),
+    Mistake("gradient_check in float64",
+            "gradient_check converted x to float64 first, so a float32 x was checked in float64; "
+            "it is relative_error(autograd_gradient(fn, x), numerical_gradient(fn, x, h)) at x as "
+            "given, each in x's dtype.",
+            (("    analytic = autograd_gradient(fn, x)\n",
+              "    x = x.double()\n    analytic = autograd_gradient(fn, x)\n"),),
+            checks=("gradient_check_float32",)),
 ]

@@ -19,7 +19,8 @@ import time
 
 import torch
 
-from autograder.checks import Mistake, RemoteError, check, fetch, module_types, raised, torch_on
+from autograder.checks import (Mistake, RemoteError, check, fetch, fns_on, module_types, raised,
+                               torch_on)
 from autograder.impl import Ref
 
 TOPIC = "capstone"
@@ -188,21 +189,137 @@ def train_model_sets_train_mode(impl, t):
             TRAINED: _moved(before, _weights(impl, model))}
 
 
+def _one_digit(t, n):
+    """The first training digit repeated n times: a batch's loss does not depend on which
+    samples it holds, so the training does not depend on the shuffle."""
+    X, y = _slice(t, 1)
+    return X.repeat(n, 1), y.repeat(n)
+
+
+def _linear_state(t):
+    return {"weight": 0.1 * t.randn(10, 64), "bias": 0.1 * t.randn(10)}
+
+
+def _seeded_linear(impl, state):
+    """A Linear(64, 10) on the implementation's side holding the weights `state`."""
+    model = torch_on(impl).nn.Linear(64, 10)
+    model.load_state_dict(state)
+    return model
+
+
 @check(points=1, tolerance=10, placement=False)
 def train_model_matches_reference(impl, t):
-    """train_model's steps match the reference: all epochs, cosine lr per step, label smoothing 0.1.
+    """train_model's steps match the reference: all epochs, every batch, cosine lr per step, label smoothing 0.1.
 
-    A Linear(64, 10) with seeded weights trained for 3 epochs of 2 batches (time_budget=None)
-    at lr=0.05. Its 32 samples are one digit repeated, so the result does not depend on the
-    shuffle; it does on the number of steps, the learning rate of each step and the loss
-    (and on your Adam, which the digits' accuracy uses as well).
+    A Linear(64, 10) with seeded weights trained for 3 epochs of 34 samples in batches of
+    16, 16 and 2 (time_budget=None) at lr=0.05: the short last batch is trained too, and
+    the planned number of steps is epochs * ceil(34 / 16) = 9. The samples are one digit
+    repeated, so the result does not depend on the shuffle; it does on the number of
+    steps, the learning rate of each step and the loss (and on your Adam, which the
+    digits' accuracy uses as well).
     """
-    X, y = _slice(t, 1)
-    X, y = X.repeat(32, 1), y.repeat(32)
-    model = torch_on(impl).nn.Linear(64, 10)
-    model.load_state_dict({"weight": 0.1 * t.randn(10, 64), "bias": 0.1 * t.randn(10)})
+    X, y = _one_digit(t, 34)
+    model = _seeded_linear(impl, _linear_state(t))
     impl.train_model(model, X, y, epochs=3, batch_size=16, lr=0.05, seed=3, time_budget=None)
     return {"weight": fetch(model.weight), "bias": fetch(model.bias)}
+
+
+def _same_weights(a, b) -> bool:
+    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+            and torch.allclose(a, b.to(a.device), rtol=1e-5, atol=1e-7))
+
+
+@check(points=1, placement=False)
+def train_model_budget_whole_epochs(impl, t):
+    """The time budget is looked at after each whole epoch: time_budget=0 finishes the first epoch, 0.9 s trains all 3.
+
+    The data of train_model_matches_reference (3 steps an epoch, a few milliseconds), each
+    budget compared with your own train_model without one (time_budget=None), so that only
+    the budget is judged: with epochs=1, time_budget=0 runs out during the epoch, which is
+    finished (the same 3 steps); with epochs=3, a budget of 0.9 s, far more than 3 epochs
+    take, trains all 3. The first call, time_budget=None, also pays any one-time costs
+    (the first optimizer imports torch._dynamo: seconds) before a budget is timed.
+    """
+    X, y = _one_digit(t, 34)
+    state = _linear_state(t)
+
+    def trained(epochs, budget):
+        model = _seeded_linear(impl, state)
+        impl.train_model(model, X, y, epochs=epochs, batch_size=16, lr=0.05, seed=3,
+                         time_budget=budget)
+        return _weights(impl, model)
+    initial = _weights(impl, _seeded_linear(impl, state))
+    one_epoch = trained(1, None)
+    return {"epochs=1: time_budget=0 trains as time_budget=None does":
+                _same_weights(one_epoch, trained(1, 0.0)),
+            "epochs=3: time_budget=0.9 trains as time_budget=None does":
+                _same_weights(trained(3, None), trained(3, 0.9)),
+            TRAINED: _moved(initial, one_epoch)}
+
+
+SHUFFLE_N, SHUFFLE_EPOCHS, SHUFFLE_BATCH = 34, 2, 16
+NOT_SHUFFLED = ("no shuffle: draw order = torch.randperm(N, generator=generator) at the start of "
+                "every epoch and take the batches from it.")
+SHUFFLED_ONCE = ("the permutation was drawn once, before the epochs; draw a new one at the start of "
+                 "every epoch.")
+SEED_UNUSED = ("the generator was seeded with a fixed number; seed it with the argument: "
+               "torch.Generator().manual_seed(seed).")
+
+
+def _judge_shuffle(got):
+    """Each epoch visits every sample once, in a fresh random order; another seed, another
+    order. Two independent random orders of 34 samples are the same with probability
+    1/34! (about 3e-39), and the identity order has that probability too, so a correct
+    train_model fails this judge with probability below 1e-37."""
+    orders = {}
+    for seed, seen in got.items():
+        if not isinstance(seen, list) or not all(isinstance(batch, list) for batch in seen):
+            return f"The model's record of the samples it saw could not be read ({seen})."
+        # training batches hold at most 16 rows: a larger pass with autograd on is another
+        # use of the model (a loss on all the data for a log), not a step
+        rows = [int(v) for batch in seen if len(batch) <= SHUFFLE_BATCH for v in batch]
+        if len(rows) != SHUFFLE_N * SHUFFLE_EPOCHS:
+            return (f"With {SHUFFLE_N} samples, batch_size={SHUFFLE_BATCH} and {SHUFFLE_EPOCHS} "
+                    f"epochs, the model was trained on {len(rows)} samples ({seed}); every epoch "
+                    f"must pass over all {SHUFFLE_N} (batches of 16, 16 and 2).")
+        epochs = [rows[i * SHUFFLE_N:(i + 1) * SHUFFLE_N] for i in range(SHUFFLE_EPOCHS)]
+        if any(sorted(e) != list(range(SHUFFLE_N)) for e in epochs):
+            return (f"An epoch did not visit every sample exactly once ({seed}): one epoch is one "
+                    "pass over a permutation of the samples, order = torch.randperm(N, "
+                    "generator=generator).")
+        if all(e == list(range(SHUFFLE_N)) for e in epochs):
+            return (f"The samples were visited in their stored order in every epoch ({seed}): the "
+                    f"data were not shuffled.\nLikely cause: {NOT_SHUFFLED}")
+        if epochs[0] == epochs[1]:
+            return (f"Every epoch visited the samples in the same order ({seed}).\n"
+                    f"Likely cause: {SHUFFLED_ONCE}")
+        orders[seed] = epochs[0]
+    first, second = orders.values()
+    if first == second:
+        return ("train_model with seed=1 and with seed=2 visited the samples in the same order: the "
+                f"seed argument was not used.\nLikely cause: {SEED_UNUSED}")
+    return None
+
+
+@check(points=1, judge=_judge_shuffle, placement=False)
+def train_model_shuffles_every_epoch(impl, t):
+    """train_model visits every sample once an epoch, in a new random order each epoch, drawn from the seed.
+
+    The model is testfns.Recorder, a Linear(64, 10) that notes the first feature of the
+    rows of every batch it is given with autograd on; that feature numbers the samples
+    0 to 33 (passes under torch.no_grad(), and larger than a batch, are not steps and are
+    left out). Any generator may draw the order (the global one too): only that it is a
+    permutation, new every epoch and different for another seed is judged.
+    """
+    X, y = _slice(t, SHUFFLE_N)
+    X = X.clone()
+    X[:, 0] = torch.arange(SHUFFLE_N, dtype=X.dtype, device=X.device)
+    out = {}
+    for seed in (1, 2):
+        model = fns_on(impl).Recorder(64, 10)
+        impl.train_model(model, X, y, epochs=SHUFFLE_EPOCHS, batch_size=SHUFFLE_BATCH, seed=seed)
+        out[f"seed={seed}"] = fetch(model.seen)
+    return out
 
 
 @check(points=1, placement=False)
@@ -215,6 +332,19 @@ def train_model_float64(impl, t):
     after = _weights(impl, model)
     return {"error": error, "parameters' dtype": str(getattr(after, "dtype", None)),
             TRAINED: _moved(before, after)}
+
+
+@check(points=1, placement=False, devices=("cuda",))
+def train_model_labels_moved(impl, t):
+    """train_model with X on the GPU and y on the CPU: y is moved to X's device, and the model trains.
+
+    GPU graders only: on a machine without one it is reported as skipped.
+    """
+    X, y = _slice(t, 128)
+    model = impl.build_model(64, 10)
+    before = _weights(impl, model)
+    error = raised(lambda: impl.train_model(model, X, y.cpu(), epochs=1, batch_size=64))
+    return {"error": error, TRAINED: _moved(before, _weights(impl, model))}
 
 
 # ----------------------------------------------------------------------------- accuracy
@@ -313,6 +443,15 @@ def time_budget_is_respected(impl, t):
 
 # ----------------------------------------------------------------------------- known mistakes
 
+# The budget looked at after each step instead of each epoch, returning at once.
+BUDGET_PER_STEP = (("            optimizer.step()\n"
+                     "        if time_budget is not None and time.perf_counter() - start > time_budget:\n"
+                     "            break\n",
+                     "            optimizer.step()\n"
+                     "            if time_budget is not None and time.perf_counter() - start > time_budget:\n"
+                     "                model.eval()\n"
+                     "                return model\n"),)
+
 MISTAKES = [
     Mistake("softmax at the end of the model",
             "the model ends in a softmax, so it returns probabilities; return raw logits "
@@ -375,4 +514,36 @@ MISTAKES = [
             "features met float32 weights; move both: model.to(X.device, X.dtype).",
             (("    model.to(X.device, X.dtype)\n", "    model.to(X.device)\n"),),
             checks=("train_model_float64",)),
+    Mistake("planned steps rounded down",
+            "the planned number of steps was epochs * (N // batch_size), rounded down, so with a "
+            "short last batch the cosine reached 0 too early and rose again; a short last batch is "
+            "a step too: total = epochs * math.ceil(N / batch_size).",
+            (("total, k = epochs * math.ceil(n / batch_size), 0", "total, k = epochs * (n // batch_size), 0"),),
+            checks=("train_model_matches_reference",)),
+    Mistake("budget checked after every step",
+            "the time budget was checked after every optimizer step, so training stopped in the "
+            "middle of an epoch; it is checked after each epoch, and the epoch in which it runs "
+            "out is finished (time_budget=0 trains exactly one epoch).",
+            BUDGET_PER_STEP,
+            checks=("train_model_budget_whole_epochs",)),
+    Mistake("labels not moved to X's device",
+            "y was not moved to X's device, so indexing it with a batch of indices on X's device "
+            "failed; move it first: y = y.to(X.device).",
+            (("    y = y.to(X.device)\n", ""),),
+            checks=("train_model_labels_moved",)),
+    # named by train_model_shuffles_every_epoch's judge (judges have no reference run to
+    # patch): the messages are the judge's "Likely cause"s, the patches what they describe
+    Mistake("no shuffle", NOT_SHUFFLED,
+            (("torch.randperm(n, generator=generator)", "torch.arange(n)"),),
+            checks=("train_model_shuffles_every_epoch",)),
+    Mistake("one order for every epoch", SHUFFLED_ONCE,
+            (("    for _ in range(epochs):\n"
+              "        order = torch.randperm(n, generator=generator).to(X.device)\n",
+              "    order = torch.randperm(n, generator=generator).to(X.device)\n"
+              "    for _ in range(epochs):\n"),),
+            checks=("train_model_shuffles_every_epoch",)),
+    Mistake("seed not used", SEED_UNUSED,
+            (("lr=lr)\n    generator = torch.Generator().manual_seed(seed)\n",
+              "lr=lr)\n    generator = torch.Generator().manual_seed(0)\n"),),
+            checks=("train_model_shuffles_every_epoch",)),
 ]

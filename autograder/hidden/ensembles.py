@@ -7,16 +7,19 @@ student's `from dropout import Dropout` gets torch.nn.Dropout (topics.py).
 """
 import torch
 
-from autograder.checks import Mistake, RemoteError, check, fetch, make_param, raised, torch_on
+from autograder.checks import (Mistake, RemoteError, check, fetch, fns_on, make_param, raised,
+                               torch_on)
 
 TOPIC = "ensembles"
 PLACEMENT_POINTS = 1
 F64 = torch.float64
 
 
-def _mlp(impl, t, sizes, dtype=torch.float32, dropout=None, batchnorm=False):
-    """A small MLP on the implementation's side with seeded weights."""
+def _mlp(impl, t, sizes, dtype=torch.float32, dropout=None, batchnorm=False, dropout_cls=None):
+    """A small MLP on the implementation's side with seeded weights (its dropout layers made
+    by `dropout_cls`, nn.Dropout unless given)."""
     nn = torch_on(impl).nn
+    dropout_cls = dropout_cls or nn.Dropout
     layers, state, index = [], {}, 0
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -35,7 +38,7 @@ def _mlp(impl, t, sizes, dtype=torch.float32, dropout=None, batchnorm=False):
             layers.append(nn.ReLU())
             index += 1
             if dropout is not None:
-                layers.append(nn.Dropout(dropout))
+                layers.append(dropout_cls(dropout))
                 index += 1
     model = nn.Sequential(*layers).to(device=t.device, dtype=dtype)
     model.load_state_dict(state)
@@ -161,6 +164,18 @@ def mc_dropout_restores_modes(impl, t):
             "prediction": out}
 
 
+DROPOUT_INACTIVE = ("With dropout p=0.5 on 64 hidden units, one MC-dropout pass equals the "
+                    "eval-mode output: dropout was not active. Put the Dropout modules in "
+                    "training mode.")
+DROPOUT_LEFT_IN_EVAL = ("\nLikely cause: the Dropout modules were left in eval mode; after "
+                        "model.eval(), call .train() on every module that is a dropout layer.")
+OWN_DROPOUT_LEFT_IN_EVAL = (
+    "\nLikely cause: only nn.Dropout modules were switched to training mode, and these dropout "
+    "layers are of another class named \"Dropout\" (as your own from topic 4 is). Test "
+    "isinstance(m, nn.Dropout) or type(m).__name__ == \"Dropout\", with == (`is` asks whether "
+    "two strings are one object, not whether they are equal).")
+
+
 def _judge_mc(got):
     one, many, plain = got["one_sample"], got["many_samples"], got["eval_output"]
     for name, value in (("one_sample", one), ("many_samples", many)):
@@ -172,10 +187,7 @@ def _judge_mc(got):
                     "\nLikely cause: autograd was left on, so every pass built a graph; wrap the "
                     "forward passes in `with torch.no_grad():`.")
     if torch.allclose(one, plain):
-        return ("With dropout p=0.5 on 64 hidden units, one MC-dropout pass equals the eval-mode "
-                "output: dropout was not active. Put the Dropout modules in training mode."
-                "\nLikely cause: the Dropout modules were left in eval mode; after model.eval(), "
-                "call .train() on every module that is a dropout layer.")
+        return DROPOUT_INACTIVE + DROPOUT_LEFT_IN_EVAL
     if torch.allclose(one, many):
         return "Averaging 50 passes gave the same result as one pass: each pass needs a fresh mask."
     return None
@@ -268,6 +280,46 @@ def mc_dropout_invalid_n_samples(impl, t):
     return {"prediction": impl.mc_dropout_predict(model, x, 2),
             "n_samples=0": raised(lambda: impl.mc_dropout_predict(model, x, 0)),
             "n_samples=-1": raised(lambda: impl.mc_dropout_predict(model, x, -1))}
+
+
+@check(points=1)
+def vote_no_samples_or_one_class(impl, t):
+    """majority_vote of members with no samples (an empty int64 (0,)), and when every member votes class 0.
+
+    Labels give no classes to count when there are no samples (votes.max() of nothing
+    raises), and a single class 0 when every vote is 0. A vote over 5 members' mixed labels
+    is asked too: the degenerate answers alone are what returning the first member gives.
+    """
+    return {"labels, no samples": _or_error(
+                lambda: impl.majority_vote([t.randint(0, 3, (0,)) for _ in range(3)])),
+            "scores, no samples": _or_error(lambda: impl.majority_vote(t.randn(4, 0, 3))),
+            "every member votes class 0": _or_error(
+                lambda: impl.majority_vote([t.zeros(6, dtype=torch.int64) for _ in range(3)])),
+            "mixed labels": _or_error(
+                lambda: impl.majority_vote([t.randint(0, 4, (20,)) for _ in range(5)]))}
+
+
+def _judge_mc_own_class(got):
+    verdict = _judge_mc(got)
+    if verdict == DROPOUT_INACTIVE + DROPOUT_LEFT_IN_EVAL:
+        return DROPOUT_INACTIVE + OWN_DROPOUT_LEFT_IN_EVAL
+    return verdict
+
+
+@check(points=1, judge=_judge_mc_own_class)
+def mc_dropout_own_dropout_class(impl, t):
+    """mc_dropout_predict keeps a dropout layer active whose class is named "Dropout" but is no nn.Dropout.
+
+    The student's own Dropout (topic 4) is such a class. The model's dropout layers are
+    testfns.Dropout, whose class name is built at run time: testing the name with `is`
+    instead of == fails here, as isinstance(m, nn.Dropout) alone does.
+    """
+    model = _mlp(impl, t, (6, 64, 3), dropout=0.5, dropout_cls=fns_on(impl).Dropout)
+    x = t.randn(4, 6)
+    model.eval()
+    plain = model(x)
+    return {"one_sample": impl.mc_dropout_predict(model, x, 1),
+            "many_samples": impl.mc_dropout_predict(model, x, 50), "eval_output": plain}
 
 
 MISTAKES = [
@@ -433,4 +485,11 @@ MISTAKES = [
             (("    if n_samples < 1:\n"
               "        raise ValueError(f\"n_samples must be at least 1, but got {n_samples}\")\n", ""),),
             checks=("mc_dropout_invalid_n_samples",)),
+    Mistake("empty votes not handled",
+            "majority_vote took votes.max() of members with no samples, which raises for an empty "
+            "tensor; with no samples the answer is an empty int64 tensor of shape (0,): use one "
+            "class (or skip max()) when votes.numel() == 0.",
+            (("        num_classes = int(votes.max()) + 1 if votes.numel() else 1\n",
+              "        num_classes = int(votes.max()) + 1\n"),),
+            checks=("vote_no_samples_or_one_class",)),
 ]

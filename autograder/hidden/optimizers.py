@@ -28,9 +28,12 @@ every state buffer of its class (sgd_nesterov, rmsprop_centered_momentum,
 adam_amsgrad, adamw_large_decay): code that is only inconclusive on meta in one
 class (an .item() in Adam, legal on a GPU) is still probed in the others.
 """
+import copy
+
 import torch
 
-from autograder.checks import Mistake, assign, check, fetch, make_param, raised, torch_on
+from autograder.checks import (Mistake, RemoteError, assign, check, fetch, make_param, raised,
+                               torch_on)
 
 TOPIC = "optimizers"
 PLACEMENT_POINTS = 1
@@ -395,7 +398,7 @@ def step_builds_no_graph(impl, t):
 
 @check(points=1, placement=False)
 def sgd_invalid_arguments(impl, t):
-    """SGDMomentum: ValueError for negative lr, momentum or weight_decay and for bad nesterov."""
+    """SGDMomentum: ValueError for negative lr, momentum or weight_decay and for bad nesterov; lr = 0 is valid."""
     p = make_param(impl, t.randn(3, dtype=F64))
     sgd = impl.SGDMomentum
     return {"lr=-0.1": raised(lambda: sgd([p], lr=-0.1)),
@@ -405,22 +408,35 @@ def sgd_invalid_arguments(impl, t):
                                                           nesterov=True)),
             "nesterov, momentum=0": raised(lambda: sgd([p], lr=0.1, nesterov=True)),
             "nesterov, momentum=0.9 (valid)": raised(lambda: sgd([p], lr=0.1, momentum=0.9,
-                                                                 nesterov=True))}
+                                                                 nesterov=True)),
+            "lr=0.0, weight_decay=0.0 (valid)": raised(lambda: sgd([p], lr=0.0, weight_decay=0.0))}
 
 
 @check(points=1, placement=False)
 def adaptive_invalid_arguments(impl, t):
-    """RMSProp, Adam, AdamW: ValueError for negative lr, eps, alpha and for betas outside [0, 1)."""
+    """RMSProp, Adam, AdamW: ValueError for negative lr, eps, alpha, weight_decay and for betas outside [0, 1).
+
+    The bounds themselves are valid: lr = 0 (a frozen schedule's last value) raises nothing.
+    """
     p = make_param(impl, t.randn(3, dtype=F64))
     return {"RMSProp(lr=-0.01)": raised(lambda: impl.RMSProp([p], lr=-0.01)),
             "RMSProp(alpha=-0.5)": raised(lambda: impl.RMSProp([p], alpha=-0.5)),
             "RMSProp(eps=-1e-8)": raised(lambda: impl.RMSProp([p], eps=-1e-8)),
+            "RMSProp(lr=0.0, alpha=0.0, eps=0.0) (valid)":
+                raised(lambda: impl.RMSProp([p], lr=0.0, alpha=0.0, eps=0.0)),
             "Adam(lr=-0.001)": raised(lambda: impl.Adam([p], lr=-0.001)),
+            "Adam(eps=-1e-8)": raised(lambda: impl.Adam([p], eps=-1e-8)),
             "Adam(betas=(1.0, 0.999))": raised(lambda: impl.Adam([p], betas=(1.0, 0.999))),
             "Adam(betas=(0.9, 1.5))": raised(lambda: impl.Adam([p], betas=(0.9, 1.5))),
             "Adam(weight_decay=-0.1)": raised(lambda: impl.Adam([p], weight_decay=-0.1)),
+            "Adam(lr=0.0, betas=(0.0, 0.0), eps=0.0) (valid)":
+                raised(lambda: impl.Adam([p], lr=0.0, betas=(0.0, 0.0), eps=0.0)),
+            "AdamW(lr=-0.001)": raised(lambda: impl.AdamW([p], lr=-0.001)),
             "AdamW(eps=-1.0)": raised(lambda: impl.AdamW([p], eps=-1.0)),
+            "AdamW(betas=(1.0, 0.999))": raised(lambda: impl.AdamW([p], betas=(1.0, 0.999))),
             "AdamW(betas=(0.9, 1.0))": raised(lambda: impl.AdamW([p], betas=(0.9, 1.0))),
+            "AdamW(weight_decay=-0.01)": raised(lambda: impl.AdamW([p], weight_decay=-0.01)),
+            "AdamW(lr=0.0, weight_decay=0.0) (valid)": raised(lambda: impl.AdamW([p], lr=0.0, weight_decay=0.0)),
             "AdamW(lr=0.01, betas=(0.5, 0.9)) (valid)": raised(lambda: impl.AdamW([p], lr=0.01,
                                                                             betas=(0.5, 0.9)))}
 
@@ -484,6 +500,146 @@ def optim_step_with_closure(impl, t):
         assign(p.grad, t.randn(3, 2, dtype=F64))
         out[f"{name} returned"] = opt.step(p.sum)  # the closure: p.sum, on the implementation's side
         out[f"{name} p after the step"] = fetch(p)
+    return out
+
+
+# Each optimizer with every state buffer of its class, for the checks below.
+_FULL_STATE = {"SGDMomentum": {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
+               "RMSProp": {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.1},
+               "Adam": {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1},
+               "AdamW": {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}}
+LOW_STEPS = 5
+# In 16 bits: eps 1e-3, since float16 cannot hold the default 1e-8 (it rounds to 0, and a
+# gradient whose square underflows then divides by zero), and Adam's beta2 0.99, so that
+# (1 - beta2) g**2 stays above float16's smallest normal number for gradients down to 0.1.
+_LOW_PRECISION = {"SGDMomentum": _FULL_STATE["SGDMomentum"],
+                  **{name: {**kwargs, "eps": 1e-3} for name, kwargs in _FULL_STATE.items()
+                     if name != "SGDMomentum"}}
+_LOW_PRECISION["Adam"]["betas"] = _LOW_PRECISION["AdamW"]["betas"] = (0.9, 0.99)
+_LOW_PRECISION["RMSProp"]["alpha"] = 0.9
+
+
+@check(points=1, placement=False, tolerance=4)
+def optim_low_precision(impl, t):
+    """SGDMomentum, RMSProp, Adam and AdamW on float16 and bfloat16 parameters: state and update in p's dtype.
+
+    torch.optim keeps the state of a 16-bit parameter in its dtype (zeros_like(p)) and
+    updates p in it; float32 state for it (the habit of mixed-precision optimizers:
+    apex, fairseq) or a float32 copy of p is another optimizer. Five steps of each
+    optimizer with every state buffer of its class (eps 1e-3 and betas (0.9, 0.99):
+    see _LOW_PRECISION).
+
+    Tolerance: 4 times the table's, so float16 4e-3 + 4e-3 |expected| and bfloat16
+    4e-2 + 6.4e-2 |expected|: 8 and 13 units in the last place of a value near 1
+    (float16's spacing there is 2^-10, bfloat16's 2^-7). Every step rounds p and each
+    state buffer to 16 bits, and the order of the operations (m.mul_().add_() against
+    torch's lerp_, sqrt(v / bc2) against sqrt(v) / sqrt(bc2), g + momentum * buf against
+    a fused foreach add) moves that rounding: over nine seeds the reference, torch.optim
+    and the bank's correct variants differed by at most 1.9 times the table's tolerance
+    (an SGD momentum_buffer in bfloat16; docs/PROPERTIES.md, "16-bit tolerances, measured").
+    Float32 state fails on its dtype whatever the tolerance, and lost updates (a few
+    hundredths to a few tenths a step) on the values.
+    """
+    out = {}
+    for dtype in (torch.float16, torch.bfloat16):
+        for name, kwargs in _LOW_PRECISION.items():
+            out[f"{name}, {_dtype_name(dtype)}"] = _train(
+                impl, t, lambda g, name=name, kwargs=kwargs: getattr(impl, name)(g, **kwargs),
+                dtype=dtype, steps=LOW_STEPS)
+    return out
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+@check(points=1, placement=False)
+def optim_non_contiguous_params(impl, t):
+    """A Parameter that is a transposed view of another tensor is updated in place (all four optimizers).
+
+    The parameter shares its storage with a base tensor, as a transposed (tied)
+    weight or a parameter viewing a flat buffer (FSDP, DDP's gradient buckets) does:
+    its strides are not those of a contiguous tensor. An in-place update (p.add_,
+    p.mul_, p.addcdiv_) reaches the base; p.reshape(-1) and p.flatten() are copies
+    of such a p, p.view(-1) raises on it, and p.data = ... replaces p's storage
+    instead of updating it. The parameter after each step and the base after the
+    last are compared.
+    """
+    there = torch_on(impl)
+    out = {}
+    for name, kwargs in _FULL_STATE.items():
+        base = make_param(impl, t.randn(3, 4, dtype=F64))           # (3, 4) in memory
+        p = there.nn.ParameterList([base.data.T])[0]                # a (4, 3) Parameter viewing it
+        grads = [t.randn(4, 3, dtype=F64) for _ in range(3)]
+        result = {"error": None, "p after each step": [], "the base tensor after 3 steps": None,
+                  "state": None}
+        try:
+            opt = getattr(impl, name)([p], **kwargs)
+            for g in grads:
+                assign(p.grad, g)
+                opt.step()
+                result["p after each step"].append(fetch(p))
+            result["the base tensor after 3 steps"] = fetch(base)
+            result["state"] = _state(opt.state_dict(), names=("p",))
+        except RemoteError as exc:          # p.view(-1) raises here only: an output, so the
+            if exc.is_a("NotImplementedError") or str(t.device) == "meta":   # mistake is named
+                raise
+            result["error"] = f"{exc.type}: {exc.info.get('message')}"[:76]   # shown whole
+        out[name] = result
+    return out
+
+
+# The torch.optim class each state_dict is loaded into (on this, the trusted, side).
+_TORCH_CLASS = {"RMSProp": torch.optim.RMSprop, "Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW}
+
+
+def _continue_in_torch(name, kwargs, values, state_dict, grads, foreach):
+    """Load `state_dict` into torch.optim's class over parameters holding `values`, take one
+    step a gradient; the parameters after each step, or the error loading or stepping raised."""
+    params = [torch.nn.Parameter(v.detach().clone()) for v in values]
+    try:
+        opt = _TORCH_CLASS[name](params, **kwargs)
+        opt.load_state_dict(copy.deepcopy(state_dict))
+        for group in opt.param_groups:          # loading takes the saved groups' keys
+            group["foreach"] = foreach
+        after = []
+        for step_grads in grads:
+            for p, g in zip(params, step_grads):
+                p.grad = None if g is None else g.clone()
+            opt.step()
+            after.append([p.detach().clone() for p in params])
+    except Exception as exc:                # noqa: BLE001 - the error is the output
+        return {"error": f"{type(exc).__name__}: {exc}"[:76], "params": None}   # shown whole
+    return {"error": None, "params": after}
+
+
+@check(points=1, placement=False)
+def optim_state_dict_continues_in_torch(impl, t):
+    """RMSProp, Adam, AdamW: the state_dict loads into torch.optim's class, which goes on identically.
+
+    What the docstrings pin about state["step"] is this property, not its Python
+    type: a 0-dim float32 CPU tensor (PyTorch's own), a float64 or one-element
+    tensor and a Python number (torch.optim converts it when loading) all load
+    and go on. An integer tensor (torch.tensor(0)) loads, and PyTorch's per-tensor
+    loop even steps with it, but its foreach loop (the default for CUDA
+    parameters) refuses it; both loops are run here. Three steps of the
+    implementation (a second parameter never gets a gradient), then three steps
+    of torch.optim from its state_dict.
+    """
+    out = {}
+    for name, kwargs in (("RMSProp", {"lr": 0.01, "momentum": 0.5, "centered": True}),
+                         ("Adam", {"lr": 0.05, "amsgrad": True}), ("AdamW", {"lr": 0.05})):
+        p, frozen = (make_param(impl, t.randn(3, 2, dtype=F64)) for _ in range(2))
+        opt = getattr(impl, name)([p, frozen], **kwargs)
+        for _ in range(3):
+            assign(p.grad, t.randn(3, 2, dtype=F64))
+            opt.step()
+        state_dict = opt.state_dict()
+        values = [fetch(p), fetch(frozen)]
+        grads = [[t.randn(3, 2, dtype=F64), None] for _ in range(3)]
+        for foreach in (False, True):
+            out[f"torch.optim.{_TORCH_CLASS[name].__name__}(foreach={foreach}) from {name}'s state_dict"] = \
+                _continue_in_torch(name, kwargs, values, state_dict, grads, foreach)
     return out
 
 
@@ -554,11 +710,104 @@ _ADAMW_MOMENTS = ("                g = p.grad\n"
 # mistake in a step shows there too (and is named there); so do the other checks that run
 # several optimizers (a mistake's checks must include every check whose outputs it changes).
 _ONE_STEP = ("step_returns_none", "grad_left_unchanged", "adaptive_custom_eps_betas",
-             "optim_float32", "optim_zero_grad_keeps_tensors", "optim_step_with_closure")
+             "optim_float32", "optim_zero_grad_keeps_tensors", "optim_step_with_closure",
+             "optim_low_precision", "optim_non_contiguous_params", "optim_state_dict_continues_in_torch")
 _SGD, _RMS = _names("sgd_") + _ONE_STEP, _names("rmsprop_") + _ONE_STEP
 _ADAM, _ADAMW = _names("adam_") + _ONE_STEP, _names("adamw_") + _ONE_STEP
 
-MISTAKES = [
+# Each class's state initialisation, with its (otherwise repeated) step line.
+_RMS_INIT = ("                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+             "                    state[\"square_avg\"] = torch.zeros_like(p)\n")
+_ADAM_INIT = _GRAD_NONE_HEADS["Adam"]
+_ADAM_ZEROS = ('                    state["exp_avg"] = torch.zeros_like(p)\n'
+               '                    state["exp_avg_sq"] = torch.zeros_like(p)\n'
+               '                    if group["amsgrad"]:\n'
+               '                        state["max_exp_avg_sq"] = torch.zeros_like(p)\n'
+               '                state["step"] += 1\n'
+               '                t = float(state["step"])                      # CPU scalar')
+_FP32_FOR_16_BIT = "dtype=torch.float32 if p.element_size() == 2 else p.dtype"
+
+
+def _int_step(cls, init, integer):
+    return Mistake(
+        f"{cls} step an integer tensor",
+        f"{cls} kept state['step'] as an integer tensor ({integer}). Its values are right, but "
+        f"the state_dict does not go on in torch.optim: the foreach loop (PyTorch's default for "
+        "CUDA parameters) accepts only floating-point step tensors. Keep it as PyTorch does, "
+        "torch.zeros((), dtype=torch.float32), or as a Python number.",
+        ((init, init.replace("torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch", integer)),),
+        checks=("optim_state_dict_continues_in_torch",))
+
+
+# Ahead of the older mistakes: on these checks they are the more precise diagnosis (a
+# torch.zeros(p.shape) state gives the same outputs as a float32 one in optim_low_precision).
+_LOW_PRECISION_AND_LAYOUT = [
+    Mistake("SGDMomentum state in float32 for a 16-bit parameter",
+            "SGDMomentum kept the momentum_buffer of a float16/bfloat16 parameter in float32 (the "
+            "float32 state of mixed-precision optimizers); torch.optim keeps state in p's dtype: "
+            "buf = g.clone() for the first step.",
+            (("buf = g.clone()                       # first step: no dampening",
+              "buf = g.float() if p.dtype in (torch.float16, torch.bfloat16) else g.clone()"),),
+            checks=("optim_low_precision",)),
+    Mistake("RMSProp state in float32 for a 16-bit parameter",
+            "RMSProp kept state of a float16/bfloat16 parameter in float32 (square_avg "
+            "'because g**2 underflows'); torch.optim keeps state in p's dtype "
+            "(torch.zeros_like(p)) and the cure for underflow is a larger eps.",
+            ((_RMS_INIT, _RMS_INIT.replace("torch.zeros_like(p)", f"torch.zeros_like(p, {_FP32_FOR_16_BIT})")),),
+            checks=("optim_low_precision",)),
+    Mistake("Adam state in float32 for a 16-bit parameter",
+            "Adam kept exp_avg and exp_avg_sq of a float16/bfloat16 parameter in float32 (as "
+            "fairseq's Adam does, or through torch.zeros(p.shape)); torch.optim.Adam keeps state "
+            "in p's dtype: torch.zeros_like(p).",
+            ((_ADAM_ZEROS, _ADAM_ZEROS.replace("torch.zeros_like(p)",
+                                               f"torch.zeros_like(p, {_FP32_FOR_16_BIT})")),),
+            checks=("optim_low_precision",)),
+    Mistake("AdamW update of a 16-bit parameter lost",
+            "AdamW never changed a float16/bfloat16 parameter: the step was taken on a float32 "
+            "copy (p.float() is a copy of a 16-bit tensor, and p itself for a float32 one) that "
+            "was never written back. Update p itself, in its dtype: p.mul_(...), p.add_(...).",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first\n",
+              "w = p.float() if p.dtype in (torch.float16, torch.bfloat16) else p\n"
+              "                w.mul_(1 - lr * weight_decay)\n"),
+             (_ADAMW_TAIL, _ADAMW_TAIL.replace("p.add_(m_hat", "w.add_(m_hat"))),
+            checks=("optim_low_precision",)),
+    Mistake("update written to a flat copy",
+            "SGDMomentum updated p.reshape(-1) (or p.flatten()): a view of a contiguous parameter "
+            "but a copy of one whose strides are not contiguous (a transposed or shared weight), "
+            "so its update was lost. Update p itself: p.add_(g, alpha=-lr).",
+            ((_STEP_TAILS["SGDMomentum"], "p.reshape(-1).add_(g.reshape(-1), alpha=-lr)"),),
+            checks=("optim_non_contiguous_params",)),
+    Mistake("RMSProp p.data replaced by a new tensor",
+            "RMSProp assigned p.data = p.data - ...: the parameter then holds new storage, and "
+            "a tensor it shared storage with (the base of a transposed or tied weight, a flat "
+            "buffer) never sees the step. Update in place: p.add_(b, alpha=-lr).",
+            (("                    p.add_(b, alpha=-lr)\n", "                    p.data = p.data - lr * b\n"),
+             ("                    p.add_(g / avg, alpha=-lr)\n",
+              "                    p.data = p.data - lr * g / avg\n")),
+            checks=("optim_non_contiguous_params",
+                    "optim_low_precision")),   # p - lr * b rounds apart from p.add_ in 16 bits
+    Mistake("view on a non-contiguous parameter",
+            "Adam flattened the update with .view(-1), which raises on a parameter whose strides "
+            "are not contiguous (a transposed or shared weight); work on p as it is: "
+            "p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr).",
+            ((_ADAM_TAIL, _ADAM_TAIL.replace(
+                "p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)",
+                "p.view(-1).add_((m_hat / (v_hat.sqrt() + eps)).view(-1), alpha=-lr)")),),
+            checks=("optim_non_contiguous_params",)),
+    Mistake("AdamW p.data replaced by a new tensor",
+            "AdamW decayed with p.data = p.data * (1 - lr * weight_decay): the parameter then "
+            "holds new storage, and a tensor it shared storage with (the base of a transposed or "
+            "tied weight, a flat buffer) never sees the step. Decay in place: p.mul_(...).",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first",
+              "p.data = p.data * (1 - lr * weight_decay)"),),
+            checks=("optim_non_contiguous_params",
+                    "optim_low_precision")),   # p - lr * b rounds apart from p.add_ in 16 bits
+    _int_step("RMSProp", _RMS_INIT, "torch.tensor(0)"),
+    _int_step("Adam", _ADAM_INIT, "torch.zeros((), dtype=torch.long)"),
+    _int_step("AdamW", _ADAMW_INIT, "torch.tensor(0, dtype=torch.int32)"),
+]
+
+MISTAKES = _LOW_PRECISION_AND_LAYOUT + [
     Mistake("sgd dampened first step",
             "the first momentum step was dampened (as if the buffer started at zeros); PyTorch "
             "starts momentum_buffer as a plain copy of the first gradient and applies "
@@ -812,12 +1061,12 @@ MISTAKES = [
             "RMSProp added 1e-8 (the default) instead of the group's eps; read eps from the "
             "group: avg = sqrt(v) + group['eps'].",
             (("avg = v.sqrt() + eps", "avg = v.sqrt() + 1e-8"),),
-            checks=("adaptive_custom_eps_betas",)),
+            checks=("adaptive_custom_eps_betas", "optim_low_precision")),
     Mistake("adam eps written as a number",
             "Adam added 1e-8 (the default) instead of the group's eps; read eps from the group: "
             "p -= lr * m_hat / (sqrt(v_hat) + group['eps']).",
             ((_ADAM_TAIL, _ADAM_TAIL.replace("(v_hat.sqrt() + eps)", "(v_hat.sqrt() + 1e-8)")),),
-            checks=("adaptive_custom_eps_betas",)),
+            checks=("adaptive_custom_eps_betas", "optim_low_precision")),
     Mistake("adamw betas written as numbers",
             "AdamW updated its moments with the default betas written as numbers (0.9, 0.999); "
             "read them from the group: beta1, beta2 = group['betas'].",
@@ -825,24 +1074,24 @@ MISTAKES = [
                                                      "m.mul_(0.9).add_(g, alpha=0.1)")
               .replace("v.mul_(beta2).addcmul_(g, g, value=1 - beta2)",
                        "v.mul_(0.999).addcmul_(g, g, value=0.001)")),),
-            checks=("adaptive_custom_eps_betas",)),
+            checks=("adaptive_custom_eps_betas", "optim_low_precision")),
     Mistake("sgd momentum_buffer in float64",
             "SGDMomentum kept momentum_buffer in float64 for a float32 parameter; state lives in "
             "p's dtype (buf = g.clone(), torch.zeros_like(p)).",
             (("buf = g.clone()                       # first step: no dampening", "buf = g.clone().double()"),),
-            checks=("optim_float32",)),
+            checks=("optim_float32", "optim_low_precision")),
     Mistake("rmsprop square_avg in float64",
             "RMSProp kept square_avg in float64 for a float32 parameter; state lives in p's "
             "dtype (torch.zeros_like(p)).",
             (('state["square_avg"] = torch.zeros_like(p)',
               'state["square_avg"] = torch.zeros_like(p, dtype=torch.float64)'),),
-            checks=("optim_float32",)),
+            checks=("optim_float32", "optim_low_precision")),
     Mistake("adamw moments in float64",
             "AdamW kept exp_avg and exp_avg_sq in float64 for a float32 parameter; state lives "
             "in p's dtype (torch.zeros_like(p)).",
             ((_ADAMW_INIT, _ADAMW_INIT.replace("torch.zeros_like(p)\n",
                                                "torch.zeros_like(p, dtype=torch.float64)\n")),),
-            checks=("optim_float32",)),
+            checks=("optim_float32", "optim_low_precision")),
 ] + [
     Mistake(f"{cls} skips zero gradients",
             f"{cls}.step skipped a parameter whose gradient is all zeros; only p.grad None means "

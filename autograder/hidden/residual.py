@@ -7,7 +7,8 @@ torch.nn.BatchNorm1d (topics.py): a BatchNorm bug costs points only once.
 """
 import torch
 
-from autograder.checks import Mistake, RemoteError, call_with_grad, check, fetch, module_types
+from autograder.checks import (Mistake, RemoteError, call_with_grad, check, fetch, make_param,
+                               module_types)
 
 TOPIC = "residual"
 PLACEMENT_POINTS = 1
@@ -177,6 +178,39 @@ def make_mlp_one_end(impl, t):
             "output shapes": [output_shape(first, t.randn(5, 3)), output_shape(last, t.randn(5, 4))]}
 
 
+@check(points=1, placement=False)
+def identity_shortcut_wide(impl, t):
+    """ResidualBlock(300, 300) and ResidualBlock(300): identity shortcuts, no shortcut parameters.
+
+    The widths arrive as two distinct int objects (Python shares only the small ints, up to
+    256): comparing them with `is` instead of == takes 300 and 300 for different widths.
+    """
+    return {"ResidualBlock(300, 300)": _shapes(impl.ResidualBlock(300, 300).state_dict()),
+            "ResidualBlock(300)": _shapes(impl.ResidualBlock(300).state_dict())}
+
+
+@check(points=1)
+def non_contiguous_input(impl, t):
+    """ResidualBlock in eval mode on a transposed (non-contiguous) batch: the same output, x unchanged."""
+    block = _loaded(impl, t, "ResidualBlock", 5)
+    block.eval()
+    base = make_param(impl, t.randn(5, 12, dtype=F64))       # x = base.T, a (12, 5) view
+    return {"out": _or_error(lambda: block(base.data.T)), "x after the call": fetch(base)}
+
+
+def _or_error(call):
+    """The implementation's result, or "raised Kind" when it raised: compared with the
+    reference's, so that a crash still lets a known mistake be named."""
+    try:
+        return call()
+    except RemoteError as exc:
+        if exc.is_a("NotImplementedError"):
+            raise                   # an unfinished stub is "not attempted"
+        return f"raised {exc.type}"
+
+
+RESIDUAL_FORWARD = "        return (self.body(x) + self.shortcut(x)).relu()        # add, THEN ReLU\n"
+
 MISTAKES = [
     Mistake("ReLU before the skip",
             "the ReLU was applied to the body before adding the skip; the block returns "
@@ -279,4 +313,18 @@ MISTAKES = [
               "    if in_features is not None and out_features is not None:\n"
               "        layers.append(nn.Linear(width, out_features))\n"),),
             checks=("make_mlp_one_end",)),
+    Mistake("widths compared with is",
+            "the widths were compared with `is`, which asks whether they are the same int object, "
+            "not the same number (Python shares only the small ints, up to 256): ResidualBlock(300, "
+            "300) got a projection. Compare with ==.",
+            (("        if in_features == out_features:\n", "        if in_features is out_features:\n"),),
+            checks=("identity_shortcut_wide",)),
+    Mistake("input flattened with view",
+            "forward called x.view(-1) (here in a sanity check), which raises for a non-contiguous "
+            "x such as a transposed batch; use x.reshape(-1), or leave x's layout alone.",
+            ((RESIDUAL_FORWARD,
+              "        assert torch.isfinite(x.view(-1)).all(), \"non-finite input\"\n"
+              + RESIDUAL_FORWARD),
+             ("from torch import Tensor, nn\n", "import torch\nfrom torch import Tensor, nn\n")),
+            checks=("non_contiguous_input",)),
 ]

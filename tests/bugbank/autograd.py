@@ -33,6 +33,24 @@ RATIO = "return ((a - b).abs() / denom).max().item()"
 CAST = ("    a = a.detach().to(torch.float64)\n"
         "    b = b.detach().to(device=a.device, dtype=torch.float64)\n")
 NUMERIC_CALL = "numeric = numerical_gradient(fn, x, h)"
+NG_LOOP = (COPY.join(("        ", "\n"))
+           + "        flat = xc.view(-1)                                    # shares memory with xc\n"
+             "        grad = torch.zeros_like(flat)                         # (numel,) float64\n"
+             "        for i in range(flat.numel()):\n"
+             "            old = flat[i].clone()\n" + PERTURB + RESTORE
+           + "            " + CENTRAL + "\n        " + RETURN_NUM + "\n")
+NG_LOOP_ON_X = ("        import itertools\n"
+                "        xc = x.detach().to(torch.float64)                     # BUG: x's own memory\n"
+                "        grad = torch.zeros_like(xc)\n"
+                "        for ix in itertools.product(*[range(n) for n in xc.shape]):\n"
+                "            old = xc[ix].item()\n"
+                "            xc[ix] = old + h\n"
+                "            f_plus = fn(xc)\n"
+                "            xc[ix] = old - h\n"
+                "            f_minus = fn(xc)\n"
+                "            xc[ix] = old                                      # restored\n"
+                "            grad[ix] = (f_plus - f_minus) / (2 * h)\n"
+                "        return grad.to(x.dtype)\n")
 
 BUGS = [
     # --------------------------------------------------------------- numerical_gradient: the formula
@@ -106,6 +124,21 @@ BUGS = [
         named="16-bit gradient returned in float32",
         why="'a 16-bit gradient is useless': float16 and bfloat16 x get a float32 gradient back "
             "instead of one in x's dtype"),
+    Bug("ng-perturb-x-and-restore", T,
+        ((NG_LOOP, NG_LOOP_ON_X),),
+        catches=("numerical_gradient_expanded",),
+        named="x itself perturbed and restored",
+        why="CS231n's eval_numerical_gradient (`oldval = x[ix]; x[ix] = oldval + h; ...; "
+            "x[ix] = oldval`) on x itself: x.detach().to(torch.float64) of a float64 x is x's "
+            "own memory, restored after every element, so x ends unchanged; but in an expanded "
+            "x one write moves the whole column"),
+    Bug("ng-item-on-fn", T,
+        (("            f_plus = fn(xc)\n", "            f_plus = fn(xc).item()\n"),
+         ("            f_minus = fn(xc)\n", "            f_minus = fn(xc).item()\n")),
+        catches=("numerical_gradient_fn_output_kinds",),
+        named="fn's value taken with .item()",
+        why="fn's value turned into a number with .item() 'to avoid tensor arithmetic': fine "
+            "for tensors, but the docstring lets fn return a Python float, which has no .item()"),
     # --------------------------------------------------------------- autograd_gradient
     Bug("ag-backward-on-x", T,
         ((AG_COPY, "xc = x.requires_grad_(True)"),),
@@ -139,6 +172,13 @@ BUGS = [
         named="16-bit x upcast",
         why="the AMP habit of computing in float32 when x is float16 or bfloat16: the gradient "
             "comes back in float32, not in x's dtype"),
+    Bug("ag-grad-none-returned", T,
+        (("    if xc.grad is None:                                       # fn ignores x\n"
+          "        return torch.zeros_like(x)\n", ""),),
+        catches=("autograd_gradient_unused_input",),
+        named="None when fn ignores x",
+        why="the lecture's recipe ends with `return xc.grad`, which is None when fn does not "
+            "use x (backward never reaches xc; forum: 'x.grad is None')"),
     Bug("ag-flat-copy", T,
         ((AG_COPY, "xc = x.detach().view(-1).clone().requires_grad_(True)"),
          ("        y = fn(xc)\n", "        y = fn(xc.view(x.shape))\n"),
@@ -214,12 +254,29 @@ BUGS = [
         catches=("relative_error_requires_grad",),
         why="CS231n's numpy rel_error on tensors: .numpy() raises for a tensor that requires "
             "grad ('Use tensor.detach().numpy() instead')"),
+    Bug("re-in-input-dtype", T,
+        ((CAST, "    a, b = a.detach(), b.detach().to(a.device)\n"),),
+        catches=("relative_error_half_precision",),
+        named="ratio in the inputs' dtype",
+        why="no cast: the ratio computed in the inputs' own dtype. In float32 that rounds the "
+            "answer by ~1e-7 (accepted), in float16 or bfloat16 by 1e-3 or more, where the "
+            "docstring's 'work in float64' is what keeps the answer (a correct variant until "
+            "the docstring said so for 16-bit inputs too)"),
     Bug("re-view-flat", T,  # gradient_check compares a transposed-strided gradient too
         ((RATIO, "return ((a - b).abs() / denom).view(-1).max().item()"),),
         catches=("relative_error_non_contiguous", "gradient_check_non_contiguous"),
         why="the ratio flattened with .view(-1) before the maximum: a transposed a - b cannot "
             "be viewed as one dimension (reshape or a plain .max() can)"),
     # --------------------------------------------------------------- gradient_check
+    Bug("gc-double-first", T,
+        (("    analytic = autograd_gradient(fn, x)\n",
+          "    x = x.double()                         # BUG: \"gradient checks need float64\"\n"
+          "    analytic = autograd_gradient(fn, x)\n"),),
+        catches=("gradient_check_float32",),
+        named="gradient_check in float64",
+        why="torch.autograd.gradcheck's advice (use float64 inputs) applied inside "
+            "gradient_check: a float32 x is then checked in float64, and float32 trouble is "
+            "never seen"),
     Bug("gc-h-not-passed", T,
         ((NUMERIC_CALL, "numeric = numerical_gradient(fn, x)"),),
         catches=("gradient_check_uses_h",),
@@ -291,9 +348,9 @@ VARIANTS = [
     Variant("re-torch-maximum", T,
             ((DENOM, "denom = torch.maximum(a.abs() + b.abs(), torch.full_like(a, 1e-8))"),),
             why="the floor as torch.maximum with a tensor of 1e-8"),
-    Variant("re-in-input-dtype", T,
-            ((CAST, "    a, b = a.detach(), b.detach().to(a.device)\n"),),
-            why="the ratio computed in the inputs' own dtype (float32 rounds it by ~1e-7)"),
+    Variant("re-double-method", T,
+            ((CAST, "    a, b = a.detach().double(), b.detach().double().to(a.device)\n"),),
+            why="the float64 cast written with .double(), the device moved after it"),
     Variant("gc-arguments-swapped", T,
             (("return relative_error(analytic, numeric)", "return relative_error(numeric, analytic)"),),
             why="relative_error is symmetric: the order of the two gradients does not matter"),

@@ -102,6 +102,54 @@ BUGS = [
         catches=("train_model_matches_reference",),
         named="no label smoothing",
         why="the usual F.cross_entropy(logits, y), the brief's label_smoothing=0.1 overlooked"),
+    Bug("cap-floor-planned-steps", T,
+        (("total, k = epochs * math.ceil(n / batch_size), 0",
+          "total, k = epochs * (n // batch_size), 0                # BUG: rounded down"),),
+        catches=("train_model_matches_reference",),
+        named="planned steps rounded down",
+        why="steps per epoch written len(X) // batch_size (DataLoader's drop_last arithmetic) while "
+            "the short last batch is still trained: the cosine reaches 0 before the last steps "
+            "and climbs again"),
+    Bug("cap-budget-checked-per-step", T,
+        ((LOOP_END, "            optimizer.zero_grad()\n"
+                    "            loss.backward()\n"
+                    "            optimizer.step()\n"
+                    "            if time_budget is not None and time.perf_counter() - start > time_budget:\n"
+                    "                model.eval()                    # BUG: stops mid-epoch\n"
+                    "                return model\n"),),
+        catches=("train_model_budget_whole_epochs",),
+        named="budget checked after every step",
+        why="the clock looked at after every batch, as in step-budgeted training loops: with "
+            "time_budget=0 one step is trained instead of one epoch (the digits' 60 s and the "
+            "time_budget=0 check, which only asks for some training, do not notice)"),
+    Bug("cap-shuffle-once", T,
+        (("    for _ in range(epochs):\n"
+          "        order = torch.randperm(n, generator=generator).to(X.device)\n",
+          "    order = torch.randperm(n, generator=generator).to(X.device)   # BUG: once\n"
+          "    for _ in range(epochs):\n"),),
+        catches=("train_model_shuffles_every_epoch",),
+        named="one order for every epoch",
+        why="the data shuffled once before training (as a numpy permutation of the arrays often "
+            "is), so every epoch sees the same batches"),
+    Bug("cap-no-shuffle", T,
+        (("torch.randperm(n, generator=generator)", "torch.arange(n)"),),
+        catches=("train_model_shuffles_every_epoch",),
+        named="no shuffle",
+        why="batches taken in the stored order (DataLoader's shuffle=False default): the digits "
+            "are stored shuffled already, so the accuracy does not notice"),
+    Bug("cap-seed-ignored", T,
+        (("lr=lr)\n    generator = torch.Generator().manual_seed(seed)\n",
+          "lr=lr)\n    generator = torch.Generator().manual_seed(0)      # BUG: seed unused\n"),),
+        catches=("train_model_shuffles_every_epoch",),
+        named="seed not used",
+        why="the notebook's manual_seed(0) copied into train_model: every seed gives the same order"),
+    Bug("cap-y-not-moved", T,
+        (("    y = y.to(X.device)\n", ""),),
+        catches=("train_model_labels_moved",),
+        named="labels not moved to X's device",
+        devices=("cuda",),
+        why="X moved to the GPU, y left on the CPU where the data loader put it: indexing y with "
+            "indices on the GPU raises (graded on GPU machines only)"),
     Bug("cap-device-only-move", T,
         (("    model.to(X.device, X.dtype)\n", "    model.to(X.device)                                  # BUG: not the dtype\n"),),
         catches=("train_model_float64",),

@@ -208,6 +208,28 @@ BUGS = [
         named="modes restored outside finally",
         why="save, switch, predict, restore in straight-line code: an exception in a pass leaves "
             "the model in MC-dropout mode"),
+    Bug("en-mc-isinstance-only", T,
+        (("            if isinstance(m, nn.Dropout) or type(m).__name__ == \"Dropout\":\n",
+          "            if isinstance(m, nn.Dropout):                      # BUG: yours is not one\n"),),
+        catches=("mc_dropout_own_dropout_class",),
+        named="only nn.Dropout switched on",
+        why="the blog-post recipe `if isinstance(m, nn.Dropout): m.train()`: the student's own "
+            "topic-4 Dropout subclasses nn.Module, not nn.Dropout, and stays in eval mode"),
+    Bug("en-mc-name-compared-with-is", T,
+        (("            if isinstance(m, nn.Dropout) or type(m).__name__ == \"Dropout\":\n",
+          "            if isinstance(m, nn.Dropout) or type(m).__name__ is \"Dropout\":   # BUG: is\n"),),
+        catches=("mc_dropout_own_dropout_class",),
+        named="only nn.Dropout switched on",
+        why="strings compared with `is`: true for a class written `class Dropout` (its name is "
+            "interned, as the literal is), false for a name made at run time (Python only warns "
+            "about `is` with a literal)"),
+    Bug("en-vote-empty-max", T,
+        (("        num_classes = int(votes.max()) + 1 if votes.numel() else 1\n",
+          "        num_classes = int(votes.max()) + 1\n"),),
+        catches=("vote_no_samples_or_one_class",),
+        named="empty votes not handled",
+        why="max(label) + 1 classes, as the hint says, without the empty case: max() of a tensor "
+            "with no elements raises (members that predicted an empty batch)"),
     Bug("en-mc-no-n-check", T,
         (("    if n_samples < 1:\n"
           "        raise ValueError(f\"n_samples must be at least 1, but got {n_samples}\")\n", ""),),

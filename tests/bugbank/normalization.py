@@ -46,6 +46,9 @@ BNF_AFFINE = ("        out = x_hat\n"
               "        if bias is not None:\n"
               "            out = out + bias\n")
 LN_CALL = "        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)\n"
+BN_DIMS = "    dims = [0] + list(range(2, x.dim()))           # every dim but the channels\n"
+LN_DIMS = "    dims = list(range(-len(normalized_shape), 0))   # the trailing dims, e.g. [-2, -1]\n"
+BNF_MEAN = "        mean = x.mean(0)                                  # (C,)\n"
 PARAM_GRADS = ("        dweight = (dout * x_hat).sum(0) if ctx.needs_input_grad[1] else None\n"
                "        dbias = dout.sum(0) if ctx.needs_input_grad[2] else None\n")
 
@@ -445,6 +448,39 @@ BUGS = [
         catches=("batchnorm_function_batch_of_one",),
         named="BatchNormFunction accepts a batch of one",
         why="the edge case of batch_norm not carried over to the hand-written Function"),
+    # --------------------------------------------------------------- float16 and bfloat16 inputs
+    Bug("bn-upcast-16-bit", T,
+        ((BN_DIMS, "    if x.dtype in (torch.float16, torch.bfloat16):\n"
+                   "        x = x.float()                               # BUG: never cast back\n" + BN_DIMS),),
+        catches=("batch_norm_half_precision",),
+        named="batch_norm result in float32 for a 16-bit input",
+        why="the mixed-precision habit of normalizing in float32 ('half is not precise enough for "
+            "statistics'), without the cast back: a float16 model gets float32 activations"),
+    Bug("bn-module-float32-buffer-copies", T,
+        ((MODULE_CALL,
+          "        if x.dtype in (torch.float16, torch.bfloat16):           # BN in float32 (apex's habit)\n"
+          "            f32 = lambda t: None if t is None else t.float()\n"
+          "            return batch_norm(x.float(), f32(self.running_mean), f32(self.running_var),\n"
+          "                              f32(self.weight), f32(self.bias), use_batch_stats, momentum,\n"
+          "                              self.eps).to(x.dtype)             # BUG: updates copies\n"
+          + MODULE_CALL),),
+        catches=("batch_norm_half_precision",),
+        named="BatchNorm statistics updated in float32 copies",
+        why="apex's keep_batchnorm_fp32 done by hand in forward: .float() is the buffer itself "
+            "for a float32 module and a copy for a float16 one, so a half module's running "
+            "statistics never move"),
+    Bug("ln-upcast-16-bit", T,
+        ((LN_DIMS, "    if x.dtype in (torch.float16, torch.bfloat16):\n"
+                   "        x = x.float()                               # BUG: never cast back\n" + LN_DIMS),),
+        catches=("layer_norm_half_precision",),
+        named="layer_norm result in float32 for a 16-bit input",
+        why="autocast runs layer_norm in float32; done by hand, the cast back is forgotten"),
+    Bug("bnf-upcast-16-bit", T,
+        ((BNF_MEAN, "        if x.dtype in (torch.float16, torch.bfloat16):\n"
+                    "            x = x.float()                                 # BUG: never cast back\n" + BNF_MEAN),),
+        catches=("batchnorm_function_half_precision",),
+        named="BatchNormFunction result in float32 for a 16-bit input",
+        why="as bn-upcast-16-bit, in the hand-written Function's forward"),
 ]
 
 VARIANTS = [
@@ -497,6 +533,27 @@ VARIANTS = [
               "    sd = torch.sqrt(flat.var(-1, unbiased=False, keepdim=True) + eps)\n"
               "    out = ((flat - mu) / sd).reshape(x.shape)\n"),),
             why="the normalized dims flattened into one, statistics over it"),
+    Variant("bn-float32-inside", T,
+            ((BN_DIMS,
+              "    if x.dtype in (torch.float16, torch.bfloat16):   # compute in float32, store in x's dtype\n"
+              "        f32 = lambda t: None if t is None else t.float()\n"
+              "        rm, rv = f32(running_mean), f32(running_var)\n"
+              "        out = batch_norm(x.float(), rm, rv, f32(weight), f32(bias), training, momentum, eps)\n"
+              "        if training and rm is not None:\n"
+              "            with torch.no_grad():\n"
+              "                running_mean.copy_(rm)\n"
+              "                running_var.copy_(rv)\n"
+              "        return out.to(x.dtype)\n" + BN_DIMS),),
+            why="16-bit inputs normalized in float32 and rounded once at the end, the running "
+                "statistics written back in their dtype: more accurate than the reference, so it "
+                "measures the reference's own 16-bit rounding"),
+    Variant("ln-float32-inside", T,
+            ((LN_DIMS,
+              "    if x.dtype in (torch.float16, torch.bfloat16):   # compute in float32, as autocast\n"
+              "        f32 = lambda t: None if t is None else t.float()\n"
+              "        return layer_norm(x.float(), normalized_shape, f32(weight), f32(bias), eps).to(x.dtype)\n"
+              + LN_DIMS),),
+            why="16-bit inputs normalized in float32 (what autocast does for layer_norm), rounded once"),
     Variant("bnf-cs231n-backward", T,
             ((DX,
               "n = dout.shape[0]\n"

@@ -488,6 +488,95 @@ BUGS = [
         catches=("optim_step_with_closure",),
         named="AdamW closure loss dropped",
         why="as sgd-return-in-region, in AdamW.step"),
+    # --------------------------------------------------------------- 16-bit parameters
+    Bug("sgd-fp32-buffer-for-16-bit", T,
+        (("buf = g.clone()                       # first step: no dampening",
+          "buf = g.float() if p.dtype in (torch.float16, torch.bfloat16) else g.clone()"),),
+        catches=("optim_low_precision",),
+        named="SGDMomentum state in float32 for a 16-bit parameter",
+        why="the mixed-precision habit (apex's and fairseq's optimizers) of float32 state for "
+            "float16/bfloat16 parameters: the momentum_buffer of a half parameter is float32, "
+            "invisible wherever parameters are float32 or float64"),
+    Bug("rmsprop-fp32-state-for-16-bit", T,
+        ((RMS_STATE, RMS_STATE.replace(
+            "state[\"square_avg\"] = torch.zeros_like(p)",
+            "state[\"square_avg\"] = torch.zeros_like(\n"
+            "                        p, dtype=torch.float32 if p.dtype in (torch.float16, torch.bfloat16) else p.dtype)")),),
+        catches=("optim_low_precision",),
+        named="RMSProp state in float32 for a 16-bit parameter",
+        why="square_avg kept in float32 for half parameters 'because g**2 underflows in float16' "
+            "(a real concern, answered in torch.optim by a larger eps, not by another dtype)"),
+    Bug("adam-fp32-state-for-16-bit", T,
+        ((ADAM_STATE, ADAM_STATE.replace(
+            "torch.zeros_like(p)",
+            "torch.zeros_like(p, dtype=torch.float32 if p.element_size() == 2 else p.dtype)")),),
+        catches=("optim_low_precision",),
+        named="Adam state in float32 for a 16-bit parameter",
+        why="fairseq's Adam (fairseq/optim/adam.py) keeps exp_avg and exp_avg_sq in float32 for "
+            "float16/bfloat16 parameters; torch.optim.Adam keeps them in p's dtype"),
+    Bug("adamw-fp32-copy-not-written-back", T,
+        ((ADAMW_BODY, ADAMW_BODY
+          .replace("                p.mul_(1 - lr * weight_decay)                 # decoupled decay, first\n",
+                   "                w = p.float() if p.dtype in (torch.float16, torch.bfloat16) else p   # fp32 master\n"
+                   "                w.mul_(1 - lr * weight_decay)\n")
+          .replace("                p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)\n",
+                   "                w.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)   # BUG: never copied to p\n")),),
+        catches=("optim_low_precision",),
+        named="AdamW update of a 16-bit parameter lost",
+        why="fairseq's pattern (p_data_fp32 = p.data.float(), the step on it, then "
+            "p.data.copy_(p_data_fp32)) without its last line: p.float() is p itself for a "
+            "float32 parameter and a copy for a float16 one, so only 16-bit parameters never move"),
+    # --------------------------------------------------------------- parameters that are views
+    Bug("sgd-flat-update", T,
+        ((SGD_UPDATE, "                p.reshape(-1).add_(g.reshape(-1), alpha=-lr)   # update the flat vector\n"),),
+        catches=("optim_non_contiguous_params",),
+        named="update written to a flat copy",
+        why="the update made on a flattened parameter, as over parameters_to_vector: "
+            "p.reshape(-1) is a view of a contiguous p but a copy of a transposed one, whose "
+            "update is then lost"),
+    Bug("rmsprop-rebinds-p-data", T,
+        (("                    p.add_(b, alpha=-lr)\n", "                    p.data = p.data - lr * b\n"),
+         (RMS_UPDATE, "                    p.data = p.data - lr * g / avg\n")),
+        catches=("optim_non_contiguous_params",),
+        named="RMSProp p.data replaced by a new tensor",
+        why="p.data = p.data - lr * ... (old PyTorch tutorials): the Parameter object is the "
+            "same, so every contiguous test passes, but it now holds new storage and whatever "
+            "shared the old one (a tied weight, a flat FSDP/DDP buffer) never sees the step"),
+    Bug("adam-view-flattens", T,
+        ((ADAM_UPDATE, ADAM_UPDATE.replace(
+            "                p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)\n",
+            "                p.view(-1).add_((m_hat / (v_hat.sqrt() + eps)).view(-1), alpha=-lr)\n")),),
+        catches=("optim_non_contiguous_params",),
+        named="view on a non-contiguous parameter",
+        why="the update flattened with .view(-1) (a numpy port that works on flat vectors): "
+            "fine on every contiguous parameter, a RuntimeError on a transposed one"),
+    Bug("adamw-decay-rebinds-p-data", T,
+        ((ADAMW_DECAY, "                p.data = p.data * (1 - lr * weight_decay)     # decoupled decay\n"),),
+        catches=("optim_non_contiguous_params",),
+        named="AdamW p.data replaced by a new tensor",
+        why="the decay written as p.data = p.data * (1 - lr * wd): p's values are right, but "
+            "from the first step on p no longer shares storage with the tensor it viewed"),
+    # --------------------------------------------------------------- state["step"] and torch.optim
+    Bug("rmsprop-int-step-tensor", T,
+        ((RMS_STATE, RMS_STATE.replace("torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch",
+                                       "torch.tensor(0)                       # a step counter")),),
+        catches=("optim_state_dict_continues_in_torch",),
+        named="RMSProp step an integer tensor",
+        why="a counter written as torch.tensor(0), an int64 tensor: every value is right and "
+            "float() reads it, but torch.optim's foreach loop (its default on CUDA) refuses "
+            "the state_dict"),
+    Bug("adam-int-step-tensor", T,
+        ((ADAM_STATE, ADAM_STATE.replace("torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch",
+                                         "torch.zeros((), dtype=torch.long)")),),
+        catches=("optim_state_dict_continues_in_torch",),
+        named="Adam step an integer tensor",
+        why="'a step count is an integer': torch.zeros((), dtype=torch.long) as the step"),
+    Bug("adamw-int-step-tensor", T,
+        ((ADAMW_BODY, ADAMW_BODY.replace("torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch",
+                                         "torch.tensor(0, dtype=torch.int32)")),),
+        catches=("optim_state_dict_continues_in_torch",),
+        named="AdamW step an integer tensor",
+        why="as adam-int-step-tensor, an int32 counter in AdamW"),
 ]
 
 VARIANTS = [

@@ -77,6 +77,23 @@ BUGS = [
         named="projection although the widths match",
         why="d2l's use_1x1conv=True everywhere: a projection even where the identity fits"),
 
+    Bug("rs-widths-compared-with-is", T,
+        (("        if in_features == out_features:\n",
+          "        if in_features is out_features:               # BUG: identity of ints\n"),),
+        catches=("identity_shortcut_wide",),
+        named="widths compared with is",
+        why="`is` read as 'equals' (it works in every small test: CPython shares the ints up to "
+            "256), so ResidualBlock(300, 300), or make_mlp's blocks of width 512 built with an "
+            "explicit out_features, get a projection"),
+    Bug("rs-view-in-assertion", T,
+        ((FORWARD, "        assert torch.isfinite(x.view(-1)).all(), \"non-finite input\"   # BUG: view\n"
+                   + FORWARD),
+         ("from torch import Tensor, nn\n", "import torch\nfrom torch import Tensor, nn\n")),
+        catches=("non_contiguous_input",),
+        named="input flattened with view",
+        why="a NaN guard at the top of forward written with x.view(-1): it raises for a "
+            "transposed (non-contiguous) batch, where reshape or a plain isfinite(x) would not"),
+
     # --------------------------------------------------------------- in place and autograd
     Bug("rs-skip-added-into-input", T,
         ((FORWARD,

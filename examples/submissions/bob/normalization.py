@@ -18,7 +18,12 @@ as x.mean, x.var, torch.var_mean and torch.sqrt are fine.
 
 Your code must work for any device and floating dtype the inputs come on: make
 new tensors with device=/dtype= taken from the inputs (or with *_like), never
-with the defaults.
+with the defaults. float16 and bfloat16 included: outputs and running
+statistics stay in x's dtype (compute in it, or in float32 and cast the result
+back; running statistics are updated in place, in their own dtype). In 16 bits
+the order of operations moves the last bits of every output, so those checks
+allow a few units in the last place of the outputs' scale: any honest order of
+operations passes.
 """
 from __future__ import annotations
 

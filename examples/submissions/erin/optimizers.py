@@ -27,9 +27,14 @@ Rules shared by all four step() methods:
   - a parameter whose p.grad is None is skipped: no update, no state created,
     no step counted (parameters unused in this loss, frozen layers);
   - update parameters in place (p.add_, p.mul_, ...) and without autograd:
-    step() runs under torch.no_grad(); never replace p by a new tensor;
+    step() runs under torch.no_grad(); never replace p, or p.data, by a new
+    tensor. A parameter may be a view of another tensor (a transposed or tied
+    weight, a slice of a flat buffer) with strides that are not contiguous:
+    update p itself, not p.reshape(-1) or p.flatten() (copies of such a p)
+    or p.view(-1) (an error on it);
   - never modify p.grad: build g = p.grad + weight_decay * p as a new tensor;
-  - state tensors live on p's device with p's dtype (torch.zeros_like(p)).
+  - state tensors live on p's device with p's dtype (torch.zeros_like(p)),
+    float16 and bfloat16 included: no float32 copy of the state or of p.
 
 Forbidden here (the grader refuses them): every class in torch.optim
 (torch.optim.SGD, RMSprop, Adam, AdamW, ...), the functional optimizers
@@ -154,8 +159,13 @@ class RMSProp(torch.optim.Optimizer):
     lr / sqrt(1 - alpha) = 10 * lr per element with the default alpha.
 
     State (created on p's first step, with zeros shaped like p):
-        "step"            number of steps taken by p (a 0-dim float32 CPU
-                          tensor, as PyTorch stores it; read it with float())
+        "step"            number of steps taken by p: a 0-dim float32 CPU
+                          tensor, as PyTorch stores it; read it with float().
+                          What is graded is that state_dict() loads into
+                          torch.optim.RMSprop and training goes on there
+                          identically, in its per-tensor and its foreach loop:
+                          a Python number or a float tensor does, an integer
+                          tensor (torch.tensor(0)) does not (foreach refuses it)
         "square_avg"      v
         "momentum_buffer" b   (only when momentum > 0)
         "grad_avg"        gm  (only when centered)
@@ -263,9 +273,14 @@ class Adam(torch.optim.Optimizer):
     uncorrected v and corrects it afterwards.
 
     State (created on p's first step, with zeros shaped like p):
-        "step"            t (a 0-dim float32 CPU tensor, as PyTorch stores it,
-                          so state_dict() loads into torch.optim.Adam; read it
-                          with float(state["step"]))
+        "step"            t: a 0-dim float32 CPU tensor, as PyTorch stores it
+                          (torch.zeros((), dtype=torch.float32)); read it with
+                          float(state["step"]). What is graded is that
+                          state_dict() loads into torch.optim.Adam and training
+                          goes on there identically, in its per-tensor and its
+                          foreach loop: a Python number or a float tensor does,
+                          an integer tensor (torch.tensor(0)) does not (foreach
+                          refuses it)
         "exp_avg"         m
         "exp_avg_sq"      v
         "max_exp_avg_sq"  v_max (only when amsgrad)
@@ -364,7 +379,7 @@ class AdamW(torch.optim.Optimizer):
     exactly what AdamW avoids). The default weight_decay is 1e-2, not 0.
 
     State: "step", "exp_avg", "exp_avg_sq" and, with amsgrad,
-    "max_exp_avg_sq", as in Adam.
+    "max_exp_avg_sq", as in Adam (state_dict() loads into torch.optim.AdamW).
 
     Args:
         params: an iterable of tensors, or of dicts (parameter groups).
