@@ -21,6 +21,7 @@ from pathlib import Path
 from . import isolation
 from . import submission as submissions
 from .checks import TopicChecks, collect
+from .class_report import write_report
 from .config import Config
 from .exporters.gradescope import results_json
 from .gradebook import Student, roster_notes, write_tables
@@ -170,6 +171,7 @@ def merge(outs: list[Path], into: Path, roster: dict[str, Student] | None = None
         if out.resolve() != into.resolve():
             shutil.copytree(out / name, into / name, dirs_exist_ok=True)
     write_gradebook(into, list(graded.values()), roster)
+    write_report(into, list(graded))                                  # class report (issue 10)
     return list(graded.values())
 
 
@@ -187,12 +189,13 @@ def unique_names(subs: list[submissions.Submission]) -> list[str]:
 
 def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, TopicChecks] | None = None,
                 regrade: bool = False, progress=None, shard: tuple[int, int] | None = None,
-                roster: dict[str, Student] | None = None) -> list[Graded]:
+                roster: dict[str, Student] | None = None, total=None) -> list[Graded]:
     """Grade every submission under `paths` into `out`; returns one Graded a submission.
 
     shard=(k, n): only the submissions of shard k of n (shard_of), named as in the whole
     batch, so that `merge` of the n outputs equals one run. roster: identities for the
-    gradebook; a submission it does not list gets a note."""
+    gradebook; a submission it does not list gets a note. total: called once with the number
+    of submissions in this run, before the first `progress` (for a progress bar)."""
     plan = plan if plan is not None else (public_plan(config.topics) if config.public_only
                                           else hidden_plan(config.topics))
     subs = [submissions.load(p) for p in submissions.discover(paths)]
@@ -205,6 +208,8 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
         for sub, name in zip(subs, names):
             if name in unmatched:
                 sub.problems.append(unmatched[name])
+    if total:
+        total(len(names))
     out.mkdir(parents=True, exist_ok=True)
     reference = ReferenceSide(config.reference)
     use_cuda = "cuda" in plan_devices(config)[0]
@@ -266,6 +271,7 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
             group.close()
         reference.close()
     write_gradebook(out, graded, roster)
+    write_report(out, [g.name for g in graded])                       # class report (issue 10)
     return graded
 
 

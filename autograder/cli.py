@@ -82,45 +82,52 @@ def cmd_grade(args) -> int:
         return 2
     roster = _roster(args.roster)
     started = time.monotonic()
-    done = []
+    from .progress import for_terminal                  # bar, plain lines, --json or --quiet
+    progress = for_terminal(args.quiet, args.json)
+    quiet = args.quiet or args.json                     # only errors, warnings and the last line
+    if quiet:                                           # torch's own UserWarnings on the reference
+        import warnings                                 # side (e.g. var() of an empty batch) are
+        warnings.simplefilter("ignore")                 # not the instructor's to read
     from .isolation import detect
     layers = detect()
-    print(f"Isolation layers: {', '.join(layers.names())}", file=sys.stderr)
+    if not quiet:
+        print(f"Isolation layers: {', '.join(layers.names())}", file=sys.stderr)
     if layers.missing():
         print("WARNING: grading with fewer isolation layers than recommended; missing: "
               f"{', '.join(layers.missing())}. Student code can then read files this user can read "
               "(run the grader as root on Linux with util-linux for the full set).", file=sys.stderr)
 
-    def progress(g):
-        done.append(g)
-        state = "unchanged" if g.reused else f"{g.seconds:.1f}s"
-        print(f"[{len(done)}] {g.name}: {g.score.score:g} / {g.score.max_score:g} ({state})",
-              file=sys.stderr, flush=True)
-
     try:
         graded = grade_batch([Path(p) for p in args.submissions], Path(args.out), config, plan=plan,
                              regrade=args.regrade or bool(args.only), progress=progress,
-                             shard=args.shard, roster=roster)
+                             shard=args.shard, roster=roster, total=progress.start)
     except KeyboardInterrupt:
-        print(f"\nInterrupted: {len(done)} submission(s) were graded and written to {args.out}; "
+        progress.close()
+        print(f"\nInterrupted: {progress.done} submission(s) were graded and written to {args.out}; "
               "run the same command again to grade the rest.", file=sys.stderr)
         return 130
-    print()
-    if args.only:                       # one check rerun: its whole feedback, reproduction included
+    finally:
+        progress.close()
+    if not quiet:
+        print()
+    if args.only and not args.json:     # one check rerun: its whole feedback, reproduction included
         for g in graded:
             print((Path(args.out) / g.name / "feedback.txt").read_text())
-    print_summary(graded)
+    if not quiet:
+        print_summary(graded)
     if roster is not None and args.shard is None:
         _roster_report([g.name for g in graded], roster)
     shard = f" (shard {args.shard[0]} of {args.shard[1]}: merge the shards' folders with " \
         "`python -m autograder merge`)" if args.shard else ""
+    last = sys.stderr if args.json else sys.stdout       # --json: stdout holds JSON lines only
+    gap = "" if quiet else "\n"
     if getattr(args, "scratch", False):
-        print(f"\n{len(graded)} submission(s) in {time.monotonic() - started:.1f}s (give --out to keep "
-              "the results)")
+        print(f"{gap}{len(graded)} submission(s) in {time.monotonic() - started:.1f}s "
+              "(give --out to keep the results)", file=last)
         return 0
-    print(f"\n{len(graded)} submission(s) in {time.monotonic() - started:.1f}s; "
-          f"results in {args.out}/ (gradebook.csv, scores.csv, <name>/results.json, "
-          f"<name>/feedback.txt){shard}")
+    print(f"{gap}{len(graded)} submission(s) in {time.monotonic() - started:.1f}s; "
+          f"results in {args.out}/ (report.html, gradebook.csv, scores.csv, <name>/results.json, "
+          f"<name>/feedback.txt){shard}", file=last)
     return 0
 
 
@@ -215,7 +222,7 @@ def cmd_stubs(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    """Maintainers: grade the bank of known bugs and correct variants (tests/bugbank/), or
+    """Maintainers: grade the bank of known bugs and correct variants (autograder/bank/), or
     with --mutants cosmic-ray's mutants of the solutions (docs/MUTANTS.md)."""
     if args.mutants:
         from .mutants import main as mutants_main
@@ -280,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--only", action="append", metavar="CHECK",
                    help="rerun only this hidden check (name or topic/name; repeatable) and print "
                         "the feedback; without --out the results go to a scratch folder")
+    g.add_argument("--quiet", action="store_true",
+                   help="print nothing but errors, warnings and the final summary line")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON line per finished submission on stdout (name, score, "
+                        "max_score, seconds, topics, reused), and nothing else there")
     g.set_defaults(func=cmd_grade)
 
     m = sub.add_parser("merge", help="instructors: merge the output folders of a sharded batch")

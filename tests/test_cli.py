@@ -117,6 +117,42 @@ def test_regrade_grades_again_even_when_nothing_changed(course):
     assert json.loads((out / "zoe" / "results.json").read_text())["score"] == 0
 
 
+def test_grade_writes_the_class_report_with_a_section_per_submission(course):
+    _, out, _, _ = course
+    report = (out / "report.html").read_text()
+    assert 'id="sub-zoe"' in report and 'id="sub-ghost"' in report
+
+
+def test_progress_is_plain_lines_with_done_and_total_when_stderr_is_not_a_terminal(course):
+    first = course[3]["first"][0]
+    assert "[1/2] " in first.stderr and "[2/2] " in first.stderr
+    assert "\r" not in first.stderr                                 # no bar redrawn in a log
+
+
+def test_json_prints_one_json_line_per_submission_and_nothing_else_on_stdout(course):
+    _, _, args, _ = course
+    proc = autograder(*args, "--json", "--regrade")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert sorted(r["name"] for r in lines) == ["ghost", "zoe"]
+    zoe = next(r for r in lines if r["name"] == "zoe")
+    assert set(zoe) == {"name", "score", "max_score", "seconds", "topics", "reused"}
+    assert zoe["score"] == 0 and zoe["max_score"] > 0 and zoe["reused"] is False and zoe["seconds"] >= 0
+    assert zoe["topics"] == {"normalization": {"score": 0, "max_score": zoe["max_score"]}}
+    assert "Isolation layers" not in proc.stderr and "[1/2]" not in proc.stderr
+    assert "2 submission(s) in" in proc.stderr                      # the last line, on stderr
+
+
+def test_quiet_prints_only_errors_warnings_and_the_final_summary_line(course):
+    _, out, args, _ = course
+    proc = autograder(*args, "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(proc.stdout.splitlines()) == 1
+    assert proc.stdout.startswith("2 submission(s) in ") and f"results in {out}/" in proc.stdout
+    assert all(line.startswith(("WARNING", "warning", "note")) for line in proc.stderr.splitlines()), \
+        proc.stderr
+
+
 # ----------------------------------------------------------------------------- check
 
 @pytest.fixture
