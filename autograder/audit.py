@@ -1,22 +1,22 @@
-"""How accurate are the hidden checks? Grade a bank of known bugs and correct variants.
+"""How accurate are the hidden checks? Grade every variant of the reference in the bank.
 
-Each bug is the reference solution with one realistic change; each variant is a
-correct implementation written differently. The audit grades every one of them
-(only its own topic) and reports, per entry, which checks failed, the points
-lost and whether the mistake was named. A bug that loses no points in the checks
-meant to catch it, and a variant that loses any point, are failures of the grader.
+The bank (autograder/bank/<topic>.py, autograder/variants.py) holds the known mistakes
+and other realistic student bugs, correct implementations written differently, and
+trivial submissions. The audit grades each of them (only its own topic) and reports,
+per entry, which checks failed, the points lost and the likely cause the feedback gave:
 
-A third kind of entry, the trivial submission, is the whole topic done trivially in
-one way (every solution region replaced by a body that raises, returns None, returns
-its input, returns zeros...): it must earn exactly 0 points, since a property that a
-do-nothing implementation satisfies is no evidence of work.
-
-The bank lives in tests/bugbank/ (one module a topic, lists BUGS, VARIANTS and TRIVIAL).
+- a bug (a known mistake included) must lose points in one of the checks meant to
+  catch it, and when it expects a cause (`named`; a mistake expects itself) the
+  feedback must give that cause's message word for word;
+- a correct variant must earn full marks;
+- a trivial submission (every solution region replaced by a body that raises, returns
+  None, returns its input, returns zeros...) must earn exactly 0 points, since a
+  property that a do-nothing implementation satisfies is no evidence of work.
 """
 from __future__ import annotations
 
 import ast
-import importlib.util
+import importlib
 import json
 import re
 import shutil
@@ -25,91 +25,46 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import variants
 from .batch import grade_batch, hidden_plan
+from .checks import collect
 from .config import Config
 from .grader import plan_devices
 from .outcome import Outcome
 from .stubs import make_stub
 from .topics import ROOT, TOPICS
+from .variants import Variant
 
-BANK = ROOT / "tests" / "bugbank"
-
-
-@dataclass(frozen=True)
-class Bug:
-    """A realistic student bug: the reference with `patch` applied."""
-    name: str
-    topic: str
-    patch: tuple[tuple[str, str], ...]
-    catches: tuple[str, ...]          # checks meant to catch it: at least one must lose points
-    named: str | None = None          # the Mistake expected in "Likely cause", if any
-    why: str = ""                     # the misconception behind it, where it is seen
-    devices: tuple[str, ...] = ()     # devices its checks need ("cuda": GPU-only checks); where
-                                      # one is missing the bug is reported as not graded
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A correct implementation written differently: it must earn full marks."""
-    name: str
-    topic: str
-    patch: tuple[tuple[str, str], ...]
-    why: str = ""
-
-
-@dataclass(frozen=True)
-class Trivial:
-    """The whole topic done trivially: every solution region's body replaced by one kind
-    of do-nothing body (trivial_source). It must earn exactly 0 points on its topic."""
-    name: str
-    topic: str
-    body_kind: str                    # one of BODY_KINDS
-    bodies: tuple[tuple[str, str], ...] = ()   # (task id, body) where the kind's body does not fit
-    why: str = ""
+# Entry.kind for each variant kind: known mistakes are audited as bugs.
+ENTRY_KIND = {"mistake": "bug", "bug": "bug", "correct": "correct", "trivial": "trivial"}
 
 
 @dataclass
 class Entry:
     name: str
     topic: str
-    kind: str                         # "bug" | "variant" | "trivial" | "not graded"
+    kind: str                         # "bug" | "correct" | "trivial" | "not graded"
     lost: float = 0.0
     earned: float = 0.0
     failed: list[str] = field(default_factory=list)   # checks that lost points (trivial: that gave some)
     named: str = ""                   # the "Likely cause" text, if any
     ok: bool = False
     problem: str = ""
+    messages: dict[str, str] = field(default_factory=dict)   # failed check -> its message's first line
 
 
-def load_bank(bank: Path = BANK) -> tuple[list[Bug], list[Variant]]:
-    bugs, variants = [], []
-    for module in _bank_modules(bank):
-        bugs += list(getattr(module, "BUGS", []))
-        variants += list(getattr(module, "VARIANTS", []))
-    return bugs, variants
-
-
-def load_trivial(bank: Path = BANK) -> list[Trivial]:
-    return [t for module in _bank_modules(bank) for t in getattr(module, "TRIVIAL", [])]
-
-
-def _bank_modules(bank: Path):
-    for path in sorted(bank.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        spec = importlib.util.spec_from_file_location(f"bugbank_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-
-
-def patched_source(topic: str, patch) -> str:
-    source = TOPICS[topic].solution_path().read_text()
-    for old, new in patch:
-        if source.count(old) != 1:
-            raise ValueError(f"{old!r} occurs {source.count(old)} times in {TOPICS[topic].filename}")
-        source = source.replace(old, new)
-    return source
+def cause_messages(topic: str) -> dict[str, str]:
+    """{cause name: message}: the topic's known mistakes and its judges' causes."""
+    try:
+        hidden = collect(importlib.import_module(TOPICS[topic].hidden_module))
+    except ModuleNotFoundError:
+        hidden = None
+    found = {m.name: m.message for m in variants.mistakes(topic)}
+    for c in hidden.causes if hidden else []:
+        if found.get(c.name, c.message) != c.message:
+            raise ValueError(f"{topic}: cause {c.name!r} has two messages")
+        found[c.name] = c.message
+    return found
 
 
 # ----------------------------------------------------------------------------- trivial submissions
@@ -179,56 +134,68 @@ def _trivial_body(kind: str, fn, followed: bool) -> str:
     return f"return {given}" if kind == "identity" else f"return torch.zeros_like({given})"
 
 
-def _judge(entry: Entry, item, outcomes: list[Outcome]) -> Entry:
+def _judge(entry: Entry, item: Variant, outcomes: list[Outcome], messages: dict[str, str]) -> Entry:
     lost = [o for o in outcomes if o.points < o.max_points]
     entry.lost = round(sum(o.max_points - o.points for o in outcomes), 6)
     entry.earned = round(sum(o.points for o in outcomes), 6)
     entry.failed = sorted({o.check_id.split("/", 1)[1] for o in lost})
-    causes = [o.message.split("Likely cause: ", 1)[1].splitlines()[0]
-              for o in lost if "Likely cause: " in o.message]
-    entry.named = causes[0] if causes else ""
+    for o in lost:
+        entry.messages.setdefault(o.check_id.split("/", 1)[1], (o.message or "").strip().split("\n")[0])
+    causes = [o.message.split("Likely cause: ", 1)[1] for o in lost if "Likely cause: " in o.message]
+    entry.named = causes[0].splitlines()[0] if causes else ""
     if entry.kind == "trivial":
         entry.failed = sorted({o.check_id.split("/", 1)[1] for o in outcomes if o.points > 0})
         entry.ok = entry.earned == 0
         entry.problem = "" if entry.ok else f"earned {entry.earned:g} in {', '.join(entry.failed)}"
         return entry
-    if entry.kind == "variant":
+    if entry.kind == "correct":
         entry.ok = not lost
         entry.problem = "" if entry.ok else f"false failure in {', '.join(entry.failed)}"
         return entry
     missed = [c for c in item.catches if c not in entry.failed]
-    entry.ok = bool(lost) and len(missed) < len(item.catches)
+    entry.ok = bool(lost) and (not item.catches or len(missed) < len(item.catches))
     if not lost:
         entry.problem = "not caught: no points lost"
     elif not entry.ok:
         entry.problem = f"lost points, but not in {', '.join(item.catches)}"
+    expected = item.expected_cause
+    if entry.ok and expected is not None:
+        message = messages.get(expected)
+        if message is None:
+            entry.ok, entry.problem = False, f"expects the cause {expected!r}, which no mistake or judge has"
+        elif any(c.startswith(message) for c in causes):
+            entry.named = message.splitlines()[0]
+        else:
+            entry.ok = False
+            entry.problem = (f"expected the cause {expected!r}; the feedback said "
+                             f"{entry.named or 'nothing'!r}")
     return entry
 
 
-def entry_source(item) -> str:
+def entry_source(item: Variant) -> str:
     """The topic file a bank entry stands for (ValueError when its patch does not apply)."""
-    if isinstance(item, Trivial):
-        return trivial_source(item.topic, item.body_kind, item.bodies)
-    return patched_source(item.topic, item.patch)
+    return variants.source_of(item)
 
 
-def run_audit(config: Config, bank: Path = BANK, only: str | None = None,
-              kinds: tuple[str, ...] = ("bug", "variant", "trivial")) -> list[Entry]:
-    bugs, variants = load_bank(bank)
-    items = ([(b, "bug") for b in bugs] + [(v, "variant") for v in variants]
-             + [(t, "trivial") for t in load_trivial(bank)])
+def run_audit(config: Config, only: str | None = None,
+              kinds: tuple[str, ...] = ("bug", "correct", "trivial"), slow: bool = False) -> list[Entry]:
+    """Grade the bank: every topic, or `only` one topic or one entry. Variants marked slow
+    (an endless loop) are graded only with slow=True or when named."""
+    items = [(v, ENTRY_KIND[v.kind]) for v in variants.every()]
     items = [(i, k) for i, k in items if k in kinds]
     if only:
         items = [(i, k) for i, k in items if i.topic == only or i.name == only]
-    tmp = Path(tempfile.mkdtemp(prefix="ag-audit-"))
+    if not slow:
+        items = [(i, k) for i, k in items if not i.slow or i.name == only]
     entries: list[Entry] = []
     here = set(plan_devices(config)[0])
     for item, kind in list(items):         # a GPU-only bug cannot be caught on a CPU machine
-        missing = [d for d in getattr(item, "devices", ()) if d not in here]
+        missing = [d for d in item.devices if d not in here]
         if missing:
             items.remove((item, kind))
             entries.append(Entry(item.name, item.topic, "not graded", ok=True,
                                  problem=f"needs {', '.join(missing)}, which this run lacks"))
+    tmp = Path(tempfile.mkdtemp(prefix="ag-audit-"))
     try:
         by_topic: dict[str, list] = {}
         for item, kind in items:
@@ -245,7 +212,7 @@ def run_audit(config: Config, bank: Path = BANK, only: str | None = None,
                 entry = Entry(item.name, topic, kind)
                 try:
                     (sub / TOPICS[topic].filename).write_text(entry_source(item))
-                except (ValueError, SyntaxError) as exc:
+                except (ValueError, SyntaxError) as exc:       # variants.PatchError included
                     entry.problem = f"patch does not apply: {exc}"
                     entries.append(entry)
                     shutil.rmtree(sub)
@@ -256,10 +223,11 @@ def run_audit(config: Config, bank: Path = BANK, only: str | None = None,
             cfg = Config(devices=config.devices, topics=(topic,), base_seed=config.base_seed,
                          jobs=config.jobs, timeout_scale=config.timeout_scale)
             grade_batch([folder], tmp / "out" / topic, cfg, plan=hidden_plan((topic,)), regrade=True)
+            messages = cause_messages(topic)
             for sub_name, (entry, item) in names.items():
                 data = json.loads((tmp / "out" / topic / sub_name / "results.json").read_text())
                 outcomes = [Outcome(**o) for o in data["extra_data"]["outcomes"]]
-                entries.append(_judge(entry, item, outcomes))
+                entries.append(_judge(entry, item, outcomes, messages))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return entries
@@ -280,13 +248,13 @@ def report(entries: list[Entry], seconds: float) -> str:
         if e.kind == "bug" and e.failed:
             lines.append(f"{'':<{width}}    failed: {', '.join(e.failed)}")
     bugs = [e for e in entries if e.kind == "bug"]
-    variants = [e for e in entries if e.kind == "variant"]
+    correct = [e for e in entries if e.kind == "correct"]
     trivial = [e for e in entries if e.kind == "trivial"]
     caught = sum(e.ok for e in bugs)
     named = sum(bool(e.named) for e in bugs)
-    false_failures = sum(not e.ok for e in variants)
+    false_failures = sum(not e.ok for e in correct)
     lines += ["", f"bugs caught: {caught} / {len(bugs)}",
-              f"correct variants failed: {false_failures} / {len(variants)}",
+              f"correct variants failed: {false_failures} / {len(correct)}",
               f"bugs whose mistake was named: {named} / {len(bugs)}"
               + (f" ({100 * named / len(bugs):.0f}%)" if bugs else ""),
               f"trivial submissions at 0 points: {sum(e.ok for e in trivial)} / {len(trivial)}",
@@ -298,8 +266,8 @@ def report(entries: list[Entry], seconds: float) -> str:
     return "\n".join(lines)
 
 
-def main(config: Config, only: str | None = None) -> int:
+def main(config: Config, only: str | None = None, slow: bool = False) -> int:
     started = time.monotonic()
-    entries = run_audit(config, only=only)
+    entries = run_audit(config, only=only, slow=slow)
     print(report(entries, time.monotonic() - started))
     return 0 if all(e.ok for e in entries) else 1

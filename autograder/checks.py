@@ -1,4 +1,4 @@
-"""What hidden and public checks are written with: @check, inputs, known mistakes.
+"""What hidden and public checks are written with: @check, inputs, causes.
 
 A check is a driver: a function `(impl, t) -> {name: value}` that makes seeded
 inputs with `t`, calls the implementation `impl`, and returns named outputs.
@@ -25,7 +25,7 @@ from typing import Any, Callable
 import torch
 
 # Re-exported for check modules: everything a driver needs comes from here.
-__all__ = ["Check", "Inputs", "Mistake", "TopicChecks", "check", "collect", "raised", "RemoteError",
+__all__ = ["Cause", "Check", "Inputs", "TopicChecks", "cause", "check", "collect", "raised", "RemoteError",
            "assign", "call_with_grad", "fetch", "fns_on", "make_param", "manual_seed",
            "module_types", "torch_on"]
 from .impl import (RemoteError, assign, call_with_grad, fetch, fns_on, make_param,  # noqa: F401
@@ -33,17 +33,24 @@ from .impl import (RemoteError, assign, call_with_grad, fetch, fns_on, make_para
 
 
 @dataclass(frozen=True)
-class Mistake:
-    """A known student mistake: the reference with one change, and what to tell the student.
-
-    `patch` is a list of (old, new) pairs: text in the reference solution's source
-    and its replacement. When a check fails and the submission's outputs match
-    the patched reference's, the feedback names the mistake.
-    """
+class Cause:
+    """A cause that a judge names itself ("Likely cause: <message>"), by a name the bank
+    can expect word for word (autograder/variants.py: `named=`). Known mistakes (patches
+    of the reference) live in autograder/bank/; a judge's cause is a property of the
+    submission's outputs, with no patch."""
     name: str
     message: str
-    patch: tuple[tuple[str, str], ...]
-    checks: tuple[str, ...] = ()        # check names it applies to; () = every check of the topic
+
+    def __str__(self) -> str:
+        return f"Likely cause: {self.message}"
+
+
+def cause(name: str, message: str) -> Cause:
+    """Register a judge's cause in the module it is defined in (its CAUSES)."""
+    found = Cause(name, message)
+    namespace = inspect.currentframe().f_back.f_globals
+    namespace.setdefault("CAUSES", []).append(found)
+    return found
 
 
 @dataclass(frozen=True)
@@ -127,17 +134,26 @@ class Inputs:
 
 @dataclass
 class TopicChecks:
-    """The checks and known mistakes of one topic, hidden or public."""
+    """The checks of one topic, hidden or public, and the known mistakes the grader tries
+    when one fails (autograder/bank/; hidden checks only)."""
     topic: str
     checks: list[Check] = field(default_factory=list)
-    mistakes: list[Mistake] = field(default_factory=list)
+    mistakes: list = field(default_factory=list)        # variants.Variant, kind "mistake"
     placement_points: float = 0.0
+    causes: list[Cause] = field(default_factory=list)   # named by the judges themselves
 
 
-def collect(module) -> TopicChecks:
+def collect(module, mistakes=None) -> TopicChecks:
+    """A check module's checks; a hidden module's come with the bank's known mistakes
+    (autograder/bank/<topic>.py), which the grader tries when one of them fails."""
+    if mistakes is None:
+        from . import variants
+        hidden = module.__name__ == f"autograder.hidden.{module.TOPIC}"
+        mistakes = variants.mistakes(module.TOPIC) if hidden else ()
     return TopicChecks(topic=module.TOPIC, checks=list(getattr(module, "CHECKS", [])),
-                       mistakes=list(getattr(module, "MISTAKES", [])),
-                       placement_points=float(getattr(module, "PLACEMENT_POINTS", 0.0)))
+                       mistakes=list(mistakes),
+                       placement_points=float(getattr(module, "PLACEMENT_POINTS", 0.0)),
+                       causes=list(getattr(module, "CAUSES", [])))
 
 
 def raised(fn: Callable[[], Any]) -> str | None:

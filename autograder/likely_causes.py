@@ -2,12 +2,12 @@
 
 The student kit names a likely cause without the mistakes' patches (they quote
 the reference): here, on the trusted side, the reference is run with each known
-mistake of the topic (autograder/hidden/) applied, through each compared public
+mistake of the topic (autograder/bank/) applied, through each compared public
 check, on the course's base seed; the kit ships those outputs and the mistake's
 message, and the student's checker compares its outputs with them as the grader
 does (grader.CaseRunner._diagnose).
 
-A mistake limited to some hidden checks (`Mistake.checks`) is offered to a public
+A mistake limited to some hidden checks (its `checks`, autograder/bank/) is offered to a public
 check when the public check names it too, or when everything the public driver
 calls is called by those hidden checks (a mistake in `gradient_check` is offered
 to the public check of `gradient_check`). Mistakes whose outputs equal the
@@ -21,7 +21,8 @@ import importlib
 import warnings
 
 from . import wire
-from .checks import Check, Mistake, TopicChecks, collect
+from . import variants
+from .checks import Check, TopicChecks, collect
 from .compare import compare
 from .reference import DriverRun, ReferenceSide, run_driver
 from .topics import ROOT, TOPICS
@@ -94,7 +95,7 @@ class _Calls:
         return out
 
 
-def _offered(mistake: Mistake, check: Check, called: frozenset, calls: _Calls) -> bool:
+def _offered(mistake: variants.Variant, check: Check, called: frozenset, calls: _Calls) -> bool:
     if not mistake.checks or check.name in mistake.checks:
         return True
     return bool(called) and called <= calls.of_hidden(mistake.checks)

@@ -300,7 +300,7 @@ def _grade_batch(topic, todo, config, plan, cache, results, progress) -> None:
 
 def _result(mutant: Mutant, after: str, outcomes: list[Outcome], seconds: float) -> Result:
     """A mutant survives where a correct variant passes: when it loses no point (audit._judge)."""
-    entry = _judge(Entry(mutant.id, mutant.topic, "variant"), None, outcomes)
+    entry = _judge(Entry(mutant.id, mutant.topic, "correct"), None, outcomes, {})
     filename = TOPICS[mutant.topic].filename
     broken = outcomes and all(o.points == 0 and _import_failed(o.message, filename) for o in outcomes)
     verdict = "incompetent" if broken else "survived" if entry.ok else "killed"

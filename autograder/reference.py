@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import isolation
-from .checks import Check, Inputs, Mistake
+from .checks import Check, Inputs
 from .impl import Impl, LocalConnection
 from .topics import ROOT, TOPICS, Topic
+from .variants import Variant, apply
 from .worker import Executor
 
 
@@ -91,7 +92,7 @@ class ReferenceSide:
                 self._cache[key] = run_driver(check, self.impl(TOPICS[check.topic]), device, seed)
             return self._cache[key]
 
-    def mistaken(self, mistake: Mistake, check: Check, device: str, seed: int) -> DriverRun:
+    def mistaken(self, mistake: Variant, check: Check, device: str, seed: int) -> DriverRun:
         """The outputs of the reference with `mistake` applied (solutions only)."""
         key = ("mistake", mistake.name, check.id, device, seed)
         with self._lock:
@@ -99,7 +100,7 @@ class ReferenceSide:
                 executor = self._mistakes.get(mistake.name)
                 topic = TOPICS[check.topic]
                 if executor is None:
-                    source = apply_patch(self._sources[topic.name], mistake)
+                    source = apply(self._sources[topic.name], mistake.patch, mistake.name)
                     executor = Executor(self._dir / f"mistake{len(self._mistakes)}",
                                         module_prefix=f"agmis{id(self)}_{len(self._mistakes)}_")
                     self._load(executor, topic, source)
@@ -110,12 +111,3 @@ class ReferenceSide:
 
     def close(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
-
-
-def apply_patch(source: str, mistake: Mistake) -> str:
-    for old, new in mistake.patch:
-        if source.count(old) != 1:
-            raise ValueError(f"mistake {mistake.name!r}: its text must occur exactly once in the "
-                             f"reference (found {source.count(old)} times): {old!r}")
-        source = source.replace(old, new)
-    return source

@@ -10,9 +10,10 @@ import pytest
 
 from autograder import grader, sandbox
 from autograder.batch import hidden_plan
-from autograder.checks import Mistake, TopicChecks
+from autograder.checks import TopicChecks
 from autograder.config import Config
-from autograder.reference import ReferenceSide, apply_patch
+from autograder.reference import ReferenceSide
+from autograder.variants import apply
 from autograder.sandbox import Limits, WorkerDied, WorkerPool
 from autograder.submission import Submission
 from autograder.topics import ROOT, TOPICS
@@ -41,7 +42,7 @@ CONFIG = Config(devices=("cpu",), topics=("normalization",), jobs=1)
 
 
 def submission(*pairs) -> Submission:
-    source = apply_patch(SOLUTION, Mistake("fault", "fault", tuple(pairs)))
+    source = apply(SOLUTION, tuple(pairs), "fault")
     return Submission(name="faulty", files={TOPIC.filename: source})
 
 

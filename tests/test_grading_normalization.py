@@ -1,14 +1,10 @@
-"""Grading normalization end to end: the reference, the stub, every known mistake,
-and the bugs the brief names (device placement, forbidden built-ins, in-place changes).
+"""Grading normalization end to end: the reference, the stub, and the bugs the brief
+names (device placement, forbidden built-ins, in-place changes), case by case.
 
-All submissions are built from the reference solution and graded in one batch
-(module-scoped), the way an instructor grades a course.
-
-Known mistakes share submissions to keep the batch small (a worker costs an
-`import torch`): mistakes go into the same submission, their patches applied
-together, only when each of them keeps a "witness" check on which the combined
-code gives exactly that mistake's outputs (checked on the trusted side first).
-The grader must then name each mistake on its witness.
+All submissions are built from the reference solution and variants of the bank
+(autograder/bank/normalization.py) and graded in one batch (module-scoped), the way
+an instructor grades a course. The known mistakes are proven by the audit
+(tests/test_audit.py), each with its exact cause.
 """
 import json
 import re
@@ -18,11 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from autograder import variants
 from autograder.batch import grade_batch, hidden_plan
-from autograder.checks import Mistake
-from autograder.compare import compare
 from autograder.config import Config
-from autograder.reference import ReferenceSide, apply_patch
 from autograder.hidden import normalization as hidden
 from autograder.outcome import Outcome
 from autograder.topics import ROOT, TOPICS
@@ -41,8 +35,9 @@ FUNCTION_CHECKS = {c.id for c in CHECKS if c.name.startswith("batchnorm_function
 PLACEMENT = "normalization/device_placement"
 
 
-def patch(*pairs) -> str:
-    return apply_patch(SOLUTION, Mistake("variant", "variant", tuple(pairs)))
+def variant(name: str) -> str:
+    """normalization.py as the bank's variant `name` has it."""
+    return variants.source_of(variants.by_name(name))
 
 
 def slug(text: str) -> str:
@@ -52,102 +47,18 @@ def slug(text: str) -> str:
 VARIANTS = {
     "reference": SOLUTION,
     "stub": STUB,
-    # like examples' dave: a tensor made on the CPU inside batch_norm
-    "cpu-tensor": patch((
-        "    out = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + eps)\n"
-        "    if weight is not None:\n",
-        "    out = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + eps)\n"
-        "    if weight is None:\n"
-        "        weight = torch.ones(x.shape[1])\n"
-        "    if weight is not None:\n")),
-    # like examples' heidi: F.batch_norm in batch_norm
-    "functional": patch(
-        ("import torch\n", "import torch\nimport torch.nn.functional as F\n"),
-        ("    # BEGIN SOLUTION Task 3.1\n",
-         "    # BEGIN SOLUTION Task 3.1\n"
-         "    return F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)\n")),
-    # the same built-in, imported by name at module level and used only in batch_norm
-    "functional-from-import": patch(
-        ("import torch\n", "import torch\nfrom torch.nn.functional import batch_norm as _bn\n"),
-        ("    # BEGIN SOLUTION Task 3.1\n",
-         "    # BEGIN SOLUTION Task 3.1\n"
-         "    return _bn(x, running_mean, running_var, weight, bias, training, momentum, eps)\n")),
-    # subtracts the mean from the caller's x in place
-    "in-place": patch((
-        "    out = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + eps)\n",
-        "    out = x.sub_(mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + eps)\n")),
+    "cpu-tensor": variant("nm-tensor-made-on-the-cpu"),          # examples' dave
+    "functional": variant("nm-functional-batch-norm"),           # examples' heidi
+    "functional-from-import": variant("nm-functional-imported-by-name"),
+    "in-place": variant("nm-input-changed-in-place"),            # x.sub_(mean)
 }
 
 
-# ----------------------------------------------------------------------------- mistakes, trusted side
-
-def same_run(a, b) -> bool:
-    """Two driver runs that a comparison cannot tell apart."""
-    if (a.error is None) != (b.error is None):
-        return False
-    if a.error is not None:
-        return type(a.error) is type(b.error)
-    return a.mutated == b.mutated and set(a.outputs) == set(b.outputs) and all(
-        compare(n, b.outputs[n], v) is None for n, v in a.outputs.items())
-
-
-def nameable(expected, wrong) -> bool:
-    """The grader names a mistake only where both runs return outputs and some output differs."""
-    return (expected.error is None and wrong.error is None
-            and any(compare(n, wrong.outputs.get(n), v) is not None for n, v in expected.outputs.items()))
-
-
 @pytest.fixture(scope="module")
-def trusted():
-    """{mistake name: checks on which it can be named}, and the submissions (groups) to grade."""
-    reference = ReferenceSide("solutions")
-    seeds = {c.name: c.seed(Config.base_seed) for c in CHECKS}
-    by_name = {c.name: c for c in CHECKS}
-    try:
-        def run(mistake, name):
-            return reference.mistaken(mistake, by_name[name], "cpu", seeds[name])
-
-        affected = {}
-        for m in hidden.MISTAKES:
-            names = {c.name for c in CHECKS
-                     if nameable(reference.expected(c, "cpu", seeds[c.name]), run(m, c.name))}
-            affected[m.name] = names & set(m.checks) if m.checks else names
-
-        def witnesses(members, combined):
-            """member name -> checks on which the combined code behaves exactly like it alone."""
-            return {m.name: {n for n in affected[m.name] if same_run(run(m, n), run(combined, n))}
-                    for m in members}
-
-        groups = []                              # [members, combined Mistake]
-        for m in sorted(hidden.MISTAKES, key=lambda m: len(affected[m.name])):
-            if not affected[m.name]:
-                continue                         # reported by its own test below
-            for group in groups:
-                members = group[0] + [m]
-                pairs = tuple(p for x in members for p in x.patch)
-                combined = Mistake(" + ".join(x.name for x in members), "", pairs)
-                try:
-                    apply_patch(SOLUTION, combined)
-                except ValueError:
-                    continue                     # their patches touch the same text
-                if all(witnesses(members, combined).values()):
-                    group[:] = [members, combined]
-                    break
-            else:
-                groups.append([[m], Mistake(m.name + " (alone)", "", m.patch)])
-        yield affected, [(members, apply_patch(SOLUTION, combined)) for members, combined in groups]
-    finally:
-        reference.close()
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, trusted):
-    """name -> (Graded, [Outcome]) for every variant and mistake group, graded in one batch."""
-    _, groups = trusted
+def graded(tmp_path_factory):
+    """name -> (Graded, [Outcome]) for every variant, graded in one batch."""
     root = tmp_path_factory.mktemp("grading")
     sources = dict(VARIANTS)
-    for i, (_, text) in enumerate(groups):
-        sources[f"mistakes-{i}"] = text
     for name, text in sources.items():
         (root / "subs" / name).mkdir(parents=True)
         (root / "subs" / name / TOPIC.filename).write_text(text)
@@ -174,8 +85,8 @@ FULL_MARKS = sum(c.points for c in CHECKS) + hidden.PLACEMENT_POINTS
 
 # ----------------------------------------------------------------------------- reference and stub
 
-def test_every_variant_was_graded(graded, trusted):
-    assert set(graded) == set(VARIANTS) | {f"mistakes-{i}" for i in range(len(trusted[1]))}
+def test_every_variant_was_graded(graded):
+    assert set(graded) == set(VARIANTS)
 
 
 def test_reference_earns_full_marks(graded):
@@ -227,41 +138,6 @@ def test_cuda_cases_run_and_share_the_points_with_cpu_on_a_gpu(graded):
         assert {o.device for o in cases} == {"cpu", "cuda"}
         assert sum(o.max_points for o in cases) == pytest.approx(check.points)
         assert all(o.status == "passed" for o in cases)
-
-
-# ----------------------------------------------------------------------------- known mistakes
-
-MISTAKE_IDS = [m.name for m in hidden.MISTAKES]
-
-
-@pytest.mark.parametrize("mistake", hidden.MISTAKES, ids=MISTAKE_IDS)
-def test_each_known_mistake_applies_to_the_reference_and_changes_some_check(trusted, mistake):
-    affected, _ = trusted
-    assert apply_patch(SOLUTION, mistake) != SOLUTION
-    assert affected[mistake.name], "no hidden check returns outputs that show this mistake"
-
-
-@pytest.mark.parametrize("mistake", hidden.MISTAKES, ids=MISTAKE_IDS)
-def test_each_known_mistake_loses_points_and_is_named(graded, trusted, mistake):
-    affected, groups = trusted
-    index = next((i for i, (members, _) in enumerate(groups) if mistake in members), None)
-    assert index is not None, "no hidden check sees this mistake, so no submission shows it"
-    g, outcomes = graded[f"mistakes-{index}"]
-    assert g.score.score < g.score.max_score
-    failed = [o for o in outcomes if o.status == "failed"]
-    named = [o for o in failed if f"Likely cause: {mistake.message}" in o.message]
-    assert named, [o.message.splitlines()[-1] for o in failed]
-    for o in named:
-        assert o.check_id.split("/")[1] in affected[mistake.name]
-        assert o.points == 0
-
-
-def test_known_mistakes_cost_only_checks_of_what_they_touch(trusted):
-    affected, _ = trusted
-    layer = {c.split("/")[1] for c in LAYER_NORM_CHECKS}
-    function = {c.split("/")[1] for c in FUNCTION_CHECKS}
-    assert affected["layer_norm unbiased variance"] and affected["layer_norm unbiased variance"] <= layer
-    assert affected["biased running_var"] and not affected["biased running_var"] & (layer | function)
 
 
 # ----------------------------------------------------------------------------- named student bugs

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder import likely_causes, release, stubs
+from autograder import likely_causes, release, stubs, variants
 from autograder.checks import collect
 from autograder.cli import main as cli_main
 from autograder.topics import ROOT, TOPICS
@@ -74,10 +74,10 @@ def secrets() -> tuple[dict[str, str], set[str]]:
     for topic in TOPICS.values():
         hidden = collect(__import__(topic.hidden_module, fromlist=["CHECKS"]))
         hidden_ids |= {c.id for c in hidden.checks}
-        for mistake in hidden.mistakes:
-            for old, new in mistake.patch:
+        for variant in variants.of_topic(topic.name):         # the bank: mistakes, bugs, variants
+            for old, new in variant.patch:
                 for line in (old + "\n" + new).splitlines():
-                    found.setdefault(line.strip(), f"patch of mistake {mistake.name!r}")
+                    found.setdefault(line.strip(), f"patch of variant {variant.name!r}")
         path = topic.assignment_dir() / "public_checks.py"
         if path.exists():
             public_ids |= {c.id for c in collect(release._load(path, f"test_kit_ids_{topic.name}")).checks}

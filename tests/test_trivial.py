@@ -1,13 +1,13 @@
 """No credit for doing nothing: every trivial submission of the bug bank earns 0 points.
 
-Each entry of TRIVIAL in tests/bugbank/<topic>.py is the whole topic done trivially in
+Each entry of TRIVIAL in autograder/bank/<topic>.py is the whole topic done trivially in
 one way (autograder.audit.trivial_source: the reference with every solution region's
 body replaced by one that raises ValueError, returns None, returns its input or returns
 zeros; constructors do nothing). A check that such a submission passes rewards a
 property that doing nothing satisfies ("returns None without a closure", "leaves p.grad
 unchanged"): it must earn only together with the behaviour it guards.
 
-The audit tests (test_audit_part_a.py, test_audit_part_b.py) grade these entries with the
+The audit tests (test_audit.py) grade these entries with the
 rest of the bank; here they are graded alone, one batch a topic (seconds, not minutes).
 The counts below are floors, so the family cannot shrink silently.
 """
@@ -18,14 +18,14 @@ import time
 
 import pytest
 
-from autograder import audit
+from autograder import audit, variants
 from autograder.config import Config
 from autograder.topics import TOPICS
 
 # topic: at least this many trivial entries
 FLOORS = {"autograd": 4, "optimizers": 3, "normalization": 4, "dropout": 4, "residual": 4,
           "ensembles": 5, "capstone": 5}
-TRIVIAL = audit.load_trivial()
+TRIVIAL = [v for v in variants.every() if v.kind == "trivial"]
 
 
 def _regions(topic: str) -> int:
@@ -44,8 +44,7 @@ def test_every_topic_has_a_trivial_family():
 def test_trivial_entries_are_well_formed(topic):
     """Cheap, no grading: unique names across the whole bank, a stated reason, and a source
     that compiles, keeps every region's fence and has no solution code or stub left."""
-    bugs, variants = audit.load_bank()
-    names = [e.name for e in bugs + variants + TRIVIAL]
+    names = [e.name for e in variants.every()]
     assert len(names) == len(set(names))
     sources = []
     for entry in (t for t in TRIVIAL if t.topic == topic):

@@ -1,11 +1,12 @@
-"""Build examples/submissions/ from the reference solutions and a few realistic bugs.
+"""Build examples/submissions/ from the reference solutions and variants of the bank.
 
     python tools/make_examples.py          # write the examples
     python tools/make_examples.py --check  # exit 1 if the committed examples are stale
 
-Every example is the full set of reference files with one student's change, so
-its score shows exactly what that change costs. tests/test_examples.py holds the
-scores each one must get.
+Every example is the full set of reference files with one student's change: a
+variant of autograder/bank/ (autograder/variants.py), named below, so its score
+shows exactly what that change costs. tests/test_examples.py holds the scores each
+one must get.
 """
 from __future__ import annotations
 
@@ -17,46 +18,25 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from autograder import variants  # noqa: E402
+from autograder.topics import TOPICS  # noqa: E402
+
 OUT = ROOT / "examples" / "submissions"
 NORM = "normalization.py"
 
-# name -> (layout, {file: [(old, new), ...]}, what it shows)
+# name -> (layout, the bank's variants applied, what it shows)
 EXAMPLES = {
-    "alice": ("tree", {}, "correct: the reference solutions, in the assignments/ tree"),
-    "bob": ("flat", {NORM: [("var_unbiased = var * n / (n - 1)", "var_unbiased = var")]},
-            "running_var updated with the biased variance"),
-    "carol": ("zip", {NORM: [
-        ("running_mean.copy_((1 - momentum) * running_mean + momentum * mean)",
-         "running_mean.copy_(momentum * running_mean + (1 - momentum) * mean)"),
-        ("running_var.copy_((1 - momentum) * running_var + momentum * var_unbiased)",
-         "running_var.copy_(momentum * running_var + (1 - momentum) * var_unbiased)")]},
-        "momentum weighs the old value (CS231n's convention), submitted as a .zip"),
-    "dave": ("flat", {NORM: [(
-        "    out = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + eps)\n"
-        "    if weight is not None:\n",
-        "    out = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + eps)\n"
-        "    if weight is None:\n"
-        "        weight = torch.ones(x.shape[1])         # made on the CPU\n"
-        "    if weight is not None:\n")]},
-        "creates a tensor on the CPU inside batch_norm (a GPU bug, caught without a GPU)"),
-    "erin": ("flat", {NORM: [("def layer_norm(x: Tensor, normalized_shape: int | tuple[int, ...],",
-                              "def layer_norm(x: Tensor, normalized_shape: int | tuple[int, ...]")]},
-             "a syntax error: normalization.py cannot be imported"),
-    "frank": ("flat", {NORM: [(
-        "    dims = list(range(-len(normalized_shape), 0))   # the trailing dims, e.g. [-2, -1]\n",
-        "    dims, i = [], 1\n"
-        "    while len(dims) < len(normalized_shape):        # forgot i += 1: loops forever\n"
-        "        if -i not in dims:\n"
-        "            pass\n")]},
-        "an endless loop in layer_norm"),
-    "grace": ("notebook", {}, "normalization only, submitted as a notebook with magics and prints"),
-    "heidi": ("flat", {NORM: [(
-        "    # BEGIN SOLUTION Task 3.1\n",
-        "    # BEGIN SOLUTION Task 3.1\n"
-        "    if x.dim() > 0:\n"
-        "        return F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)\n"),
-        ("import torch\n", "import torch\nimport torch.nn.functional as F\n")]},
-        "calls the forbidden torch.nn.functional.batch_norm"),
+    "alice": ("tree", (), "correct: the reference solutions, in the assignments/ tree"),
+    "bob": ("flat", ("biased running_var",), "running_var updated with the biased variance"),
+    "carol": ("zip", ("momentum reversed",),
+              "momentum weighs the old value (CS231n's convention), submitted as a .zip"),
+    "dave": ("flat", ("nm-tensor-made-on-the-cpu",),
+             "creates a tensor on the CPU inside batch_norm (a GPU bug, caught without a GPU)"),
+    "erin": ("flat", ("nm-syntax-error",), "a syntax error: normalization.py cannot be imported"),
+    "frank": ("flat", ("nm-endless-loop-in-layer-norm",), "an endless loop in layer_norm"),
+    "grace": ("notebook", (), "normalization only, submitted as a notebook with magics and prints"),
+    "heidi": ("flat", ("nm-functional-batch-norm",), "calls the forbidden torch.nn.functional.batch_norm"),
 }
 
 
@@ -66,15 +46,14 @@ def solution_files() -> dict[str, tuple[str, str]]:
             for p in sorted((ROOT / "solutions").glob("[0-9][0-9]_*/*.py"))}
 
 
-def patched(files: dict, changes: dict) -> dict:
+def patched(files: dict, names: tuple[str, ...]) -> dict:
+    """The reference files with each named variant of the bank applied to its topic's file."""
     out = dict(files)
-    for name, pairs in changes.items():
-        folder, text = out[name]
-        for old, new in pairs:
-            if text.count(old) != 1:
-                raise SystemExit(f"make_examples: {old!r} must occur once in {name}")
-            text = text.replace(old, new, 1)
-        out[name] = (folder, text)
+    for name in names:
+        variant = variants.by_name(name)
+        filename = TOPICS[variant.topic].filename
+        folder, text = out[filename]
+        out[filename] = (folder, variants.apply(text, variant.patch, name))
     return out
 
 

@@ -15,11 +15,62 @@ import math
 
 import torch
 
-from autograder.checks import Mistake, RemoteError, call_with_grad, check, make_param, raised
+from autograder.checks import RemoteError, call_with_grad, cause, check, make_param, raised
 
 TOPIC = "dropout"
 PLACEMENT_POINTS = 1
 SIGMAS = 6.0
+
+# Causes the judges name themselves (the bank expects them by name, word for word).
+KEEP_PROBABILITY = cause(
+    "p used as the keep probability",
+    "p was used as the probability of KEEPING an element; in torch.nn.Dropout p is the "
+    "probability of ZEROING it.")
+NOT_SCALED = cause(
+    "no scaling at training time",
+    "the kept values were not scaled in training (or were scaled at test time instead); "
+    "inverted dropout returns x * mask / (1 - p) in training and x itself in eval.")
+TIMES_KEEP = cause(
+    "multiplied by 1 - p",
+    "the kept elements were multiplied by the keep probability 1 - p instead of divided by it: "
+    "out = x * mask / (1 - p).")
+SAME_MASK = cause(
+    "the same mask on every call",
+    "the generator is re-seeded (torch.manual_seed) inside dropout, or one mask is kept and "
+    "reused; draw a new one with torch.rand_like(x) on every call.")
+SHARED_MASK = cause(
+    "one mask for the whole batch",
+    "the mask was drawn with the shape of one row (or column) and broadcast over the batch; "
+    "draw it with x's full shape, e.g. torch.rand_like(x).")
+DETACHED = cause(
+    "computed from x.data",
+    "the output was computed from x.data or x.detach() (or under torch.no_grad()), which cuts "
+    "it off the graph; multiply x itself by the mask.")
+EVAL_DROPS = cause(
+    "dropout applied in eval",
+    "dropout is still applied in eval mode; forward must pass training=self.training, and "
+    "dropout must return x when training is False.")
+EVAL_SCALED = cause(
+    "eval output scaled by 1 - p",
+    "the output was scaled by 1 - p at test time; inverted dropout scales the kept values by "
+    "1 / (1 - p) in training and returns x unchanged in eval.")
+FLOAT32_MASK = cause(
+    "float32 mask",
+    "the mask or the scale was made in float32 (.float(), or torch.rand/torch.ones with the "
+    "default dtype); make it with x's dtype, e.g. mask.to(x.dtype) or torch.rand_like(x).")
+OTHER_DTYPE_MASK = cause(
+    "mask in another dtype",
+    "the mask or the scale was made in another dtype than x's (float16 for every 2-byte dtype, "
+    "or float32): bfloat16 times float16 is float32. Make the mask with x's own dtype: "
+    "mask.to(x.dtype) or torch.rand_like(x).")
+TWO_D_MASK = cause(
+    "assumes a 2-D input",
+    "the mask (or a reshape) assumes a 2-D input, e.g. torch.rand(x.shape[0], x.shape[1]); "
+    "draw the mask with x's full shape: torch.rand_like(x).")
+VIEW = cause(
+    ".view() on x",
+    ".view() on x (or on the mask), which needs contiguous memory; work with x's own shape "
+    "(torch.rand_like(x)), or use .reshape().")
 
 
 def _zero_fraction_message(frac: float, p: float, n: int, what: str = "") -> str | None:
@@ -30,8 +81,7 @@ def _zero_fraction_message(frac: float, p: float, n: int, what: str = "") -> str
                f"{100 * p:.2f}% +/- {100 * SIGMAS * sd:.2f}% (a correct implementation fails "
                "this test with probability below 2e-9).")
     if abs(frac - (1 - p)) <= SIGMAS * sd:
-        message += ("\nLikely cause: p was used as the probability of KEEPING an element; in "
-                    "torch.nn.Dropout p is the probability of ZEROING it.")
+        message += f"\n{KEEP_PROBABILITY}"
     return message
 
 
@@ -66,13 +116,10 @@ def _judge_scale(got):
         return None
     if torch.allclose(out[kept], x[kept], rtol=1e-5):
         return ("The kept elements equal the input; in training they must be scaled by 1 / (1 - p) "
-                "(inverted dropout), so that the expected output equals the input.\nLikely cause: "
-                "the kept values were not scaled in training (or were scaled at test time instead); "
-                "inverted dropout returns x * mask / (1 - p) in training and x itself in eval.")
+                f"(inverted dropout), so that the expected output equals the input.\n{NOT_SCALED}")
     if torch.allclose(out[kept], x[kept] * (1 - p), rtol=1e-5):
         return ("The kept elements were multiplied by (1 - p); inverted dropout divides them by "
-                "(1 - p) at training time.\nLikely cause: the kept elements were multiplied by "
-                "the keep probability 1 - p instead of divided by it: out = x * mask / (1 - p).")
+                f"(1 - p) at training time.\n{TIMES_KEEP}")
     return f"The kept elements are not x / (1 - p): the largest relative error is {err:.3g}."
 
 
@@ -92,9 +139,7 @@ def _judge_fresh(got):
     n = a.numel()
     if torch.equal(a, b):
         return ("Two calls on the same input zeroed exactly the same elements: draw a fresh "
-                "mask on every call (do not store or re-seed it).\nLikely cause: the generator "
-                "is re-seeded (torch.manual_seed) inside dropout, or one mask is kept and reused; "
-                "draw a new one with torch.rand_like(x) on every call.")
+                f"mask on every call (do not store or re-seed it).\n{SAME_MASK}")
     # Independent masks agree on a fraction p^2 + (1-p)^2 = 0.5 of the elements (p = 0.5).
     agree = float((a == b).double().mean())
     if abs(agree - 0.5) > SIGMAS * math.sqrt(0.25 / n):
@@ -118,9 +163,7 @@ def _judge_elementwise(got):
     if rows_constant > 0.5 or cols_constant > 0.5:
         axis = "row" if rows_constant > 0.5 else "column"
         return (f"Whole {axis}s are kept or zeroed together; dropout draws one coin per ELEMENT, "
-                f"not one per {axis} (the mask must have the input's full shape).\nLikely cause: "
-                "the mask was drawn with the shape of one row (or column) and broadcast over the "
-                "batch; draw it with x's full shape, e.g. torch.rand_like(x).")
+                f"not one per {axis} (the mask must have the input's full shape).\n{SHARED_MASK}")
     return None
 
 
@@ -191,9 +234,7 @@ def invalid_p_raises(impl, t):
 def _judge_gradient(got):
     out, grad, upstream, p = got["out"], got["grad_x"], got["upstream"], 0.4
     if grad is None:
-        return ("No gradient reached x: build the output from x with tensor operations."
-                "\nLikely cause: the output was computed from x.data or x.detach() (or under "
-                "torch.no_grad()), which cuts it off the graph; multiply x itself by the mask.")
+        return f"No gradient reached x: build the output from x with tensor operations.\n{DETACHED}"
     mask = (out != 0).to(upstream.dtype)
     want = upstream * mask / (1 - p)
     if torch.allclose(grad, want, rtol=1e-5, atol=1e-6):
@@ -223,12 +264,9 @@ def _judge_module(got):
     if not torch.equal(got["eval"], got["x"]):
         message = "In eval mode (after .eval()) Dropout must return its input unchanged."
         if bool((got["eval"] == 0).any()):       # x is randn + 5: an honest eval has no zeros
-            message += ("\nLikely cause: dropout is still applied in eval mode; forward must pass "
-                        "training=self.training, and dropout must return x when training is False.")
+            message += f"\n{EVAL_DROPS}"
         elif torch.allclose(got["eval"], got["x"] * 0.7, rtol=1e-5):
-            message += ("\nLikely cause: the output was scaled by 1 - p at test time; inverted "
-                        "dropout scales the kept values by 1 / (1 - p) in training and returns "
-                        "x unchanged in eval.")
+            message += f"\n{EVAL_SCALED}"
         return message
     return _zero_fraction_message(float((got["train"] == 0).double().mean()), 0.3,
                                   got["train"].numel(), "In training mode, ")
@@ -252,9 +290,7 @@ def _judge_dtype(got):
             found = getattr(out, "dtype", type(out).__name__)
             message = f"dropout on a {key} input returned {found}; it must keep the input's dtype."
             if key == "float16" and found == torch.float32:
-                message += ("\nLikely cause: the mask or the scale was made in float32 (.float(), "
-                            "or torch.rand/torch.ones with the default dtype); make it with x's "
-                            "dtype, e.g. mask.to(x.dtype) or torch.rand_like(x).")
+                message += f"\n{FLOAT32_MASK}"
             return message
         if out.shape != (64, 64):
             return f"dropout on a {key} input returned shape {tuple(out.shape)}; expected (64, 64)."
@@ -291,10 +327,7 @@ def _judge_bfloat16(got):
         found = getattr(out, "dtype", type(out).__name__)
         message = f"dropout on a bfloat16 input returned {found}; it must keep the input's dtype."
         if found == torch.float32:
-            message += ("\nLikely cause: the mask or the scale was made in another dtype than x's "
-                        "(float16 for every 2-byte dtype, or float32): bfloat16 times float16 is "
-                        "float32. Make the mask with x's own dtype: mask.to(x.dtype) or "
-                        "torch.rand_like(x).")
+            message += f"\n{OTHER_DTYPE_MASK}"
         return message
     if out.shape != (256, 256):
         return f"dropout on a bfloat16 input returned shape {tuple(out.shape)}; expected (256, 256)."
@@ -322,9 +355,7 @@ def _judge_ranks(got):
                        f"{tuple(getattr(out, 'shape', ())) if isinstance(out, torch.Tensor) else type(out).__name__}"
                        f"; expected a tensor of shape {shape}")
         if problem:
-            return (problem + ". dropout takes inputs of any shape (2-D inputs pass).\nLikely cause: "
-                    "the mask (or a reshape) assumes a 2-D input, e.g. torch.rand(x.shape[0], "
-                    "x.shape[1]); draw the mask with x's full shape: torch.rand_like(x).")
+            return f"{problem}. dropout takes inputs of any shape (2-D inputs pass).\n{TWO_D_MASK}"
         if shape:
             message = _zero_fraction_message(float((out == 0).double().mean()), 0.5, out.numel(),
                                              f"On the {name} input, ")
@@ -345,8 +376,7 @@ def _judge_non_contiguous(got):
     if isinstance(out, str):
         message = f"dropout on a non-contiguous input (a transposed view) {out}."
         if "view" in out:
-            message += ("\nLikely cause: .view() on x (or on the mask), which needs contiguous "
-                        "memory; work with x's own shape (torch.rand_like(x)), or use .reshape().")
+            message += f"\n{VIEW}"
         return message
     if not isinstance(out, torch.Tensor) or out.shape != (500, 400):
         return (f"dropout on a (500, 400) transposed view returned "
@@ -365,33 +395,3 @@ def non_contiguous_input(impl, t):
     """dropout on a non-contiguous input (a transposed view): shape, kept values x / (1 - p), half dropped (6 sigma)."""
     base = make_param(impl, t.ones(400, 500))       # on the implementation's side: .T stays a view
     return {"out": _out_or_error(lambda: impl.dropout(base.data.T, 0.5, True))}
-
-
-MISTAKES = [
-    Mistake("scaled at test time",
-            "the output was multiplied by 1 - p in eval mode (the original, non-inverted dropout); "
-            "inverted dropout scales the kept values by 1 / (1 - p) in training and returns x "
-            "unchanged in eval.",
-            (("        return x                                              # identity in eval\n",
-              "        return x * (1.0 - p)\n"),),
-            checks=("eval_returns_input",)),
-    Mistake("division by 1 - p = 0",
-            "with p = 1 the code divides by 1 - p = 0 and gets 0 / 0 = NaN; handle p = 1 apart "
-            "(return zeros) or multiply by a scale that is 0 when p = 1.",
-            (("    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)              # p = 1: zeros, no NaN\n"
-              "    return x * keep * scale\n",
-              "    return x * keep / (1.0 - p)\n"),),
-            checks=("p_one_gives_zeros",)),
-    Mistake("p not checked in eval mode",
-            "p is only checked in training; check it first, before returning x in eval mode, "
-            "as torch.nn.functional.dropout does.",
-            (("    _check_probability(p)\n    if not training:\n", "    if not training:\n"),
-             ("    keep = torch.empty_like(x).bernoulli_(1.0 - p)",
-              "    _check_probability(p)\n    keep = torch.empty_like(x).bernoulli_(1.0 - p)")),
-            checks=("invalid_p_raises",)),
-    Mistake("input changed in place",
-            "dropout multiplied the caller's x in place (x *= mask, x.mul_(...)), so the input is "
-            "lost; build a new tensor instead: out = x * mask * scale.",
-            (("    return x * keep * scale\n", "    return x.mul_(keep).mul_(scale)\n"),),
-            checks=("p_one_gives_zeros",)),
-]

@@ -168,7 +168,7 @@ ATTACKS: list[Attack] = [
     Attack("read_solutions_absolute", "read", '''
         for _p in [_RT_ROOT + "/solutions", _RT_ROOT + "/solutions/03_normalization/normalization.py",
                    _RT_ROOT + "/autograder", _RT_ROOT + "/autograder/hidden/normalization.py",
-                   _RT_ROOT + "/tests/bugbank/normalization.py", _RT_ROOT + "/.git/HEAD"]:
+                   _RT_ROOT + "/autograder/bank/normalization.py", _RT_ROOT + "/.git/HEAD"]:
             if _rt_os.path.exists(_p):
                 _rt_found("exists: " + _p)
             if _rt_try(lambda: open(_p, "rb").read(64)):

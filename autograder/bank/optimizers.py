@@ -1,4 +1,4 @@
-"""Known student bugs and correct variants for optimizers (see autograder/audit.py).
+"""Known student bugs and correct variants for optimizers (see autograder/variants.py).
 
 Sources for the misconceptions: CS231n assignment 2 (optim.py: sgd_momentum with
 `v = mu * v - lr * dw` and a zero velocity, rmsprop, adam with `config["t"]`),
@@ -10,7 +10,8 @@ Decay Regularization", and the PyTorch forum threads "Adam epsilon inside sqrt?"
 in-place operation", "optimizer ignores lr scheduler" and "param_groups with
 different learning rates".
 """
-from autograder.audit import Bug, Trivial, Variant
+from autograder.hidden.optimizers import CHECKS
+from autograder.variants import Bug, Correct, Mistake, Trivial
 
 T = "optimizers"
 
@@ -144,13 +145,6 @@ BUGS = [
         catches=("sgd_nesterov",),
         named="sgd nesterov ignored",
         why="nesterov is accepted and validated in __init__ but never used in step()"),
-    Bug("sgd-nesterov-terms-swapped", T,
-        (("                        g = g + momentum * buf\n",
-          "                        g = buf + momentum * g\n"),),
-        catches=("sgd_nesterov",),
-        named="sgd nesterov terms swapped",
-        why="Nesterov written as 'velocity plus a look-ahead on the gradient' instead of "
-            "g + mu * buf (Sutskever's form as PyTorch writes it)"),
     Bug("sgd-lr-inside-buffer", T,
         (("buf = g.clone()                       # first step: no dampening", "buf = lr * g"),
          ("buf.mul_(momentum).add_(g, alpha=1 - dampening)",
@@ -201,13 +195,6 @@ BUGS = [
         named="grad-None parameters updated",
         why="a missing gradient treated as zero: frozen parameters still decay and get a "
             "momentum buffer (forum: 'frozen layers still change with weight decay')"),
-    Bug("sgd-nesterov-raw-grad", T,
-        (("                        g = g + momentum * buf\n",
-          "                        g = p.grad + momentum * buf\n"),),
-        catches=("sgd_nesterov_weight_decay",),
-        named="sgd nesterov without the decay",
-        why="the look-ahead written from p.grad, as in the formula without weight decay: the "
-            "decay enters the buffer but not the Nesterov term"),
     Bug("sgd-buffer-in-float64", T,
         (("buf = g.clone()                       # first step: no dampening",
           "buf = g.clone().double()              # 'for accuracy'"),),
@@ -261,11 +248,6 @@ BUGS = [
         named="rmsprop alpha reversed",
         why="alpha read as the weight of the new g**2 (decay_rate conventions differ between "
             "CS231n's rmsprop, Keras' rho and PyTorch's alpha)"),
-    Bug("rmsprop-centered-without-mean", T,
-        (("avg = (v - gm * gm).sqrt() + eps", "avg = v.sqrt() + eps"),),
-        catches=("rmsprop_centered",),
-        named="rmsprop centered without the mean",
-        why="grad_avg kept up to date but never subtracted (Graves 2013's centered form)"),
     Bug("rmsprop-bias-corrected", T,
         ((RMS_AVG, "                    avg = (v / (1 - alpha ** float(state[\"step\"]))).sqrt() + eps\n"),),
         catches=("rmsprop_plain",),
@@ -277,41 +259,12 @@ BUGS = [
         catches=("rmsprop_plain",),
         why="all parameters share one state entry (a single square_avg): d2l-style "
             "states=(s_w, s_b) generalised wrongly; shapes clash from the second parameter"),
-    Bug("rmsprop-decay-outside-scaling", T,
-        ((RMS_DECAY, "                v = state[\"square_avg\"]\n"),
-         (RMS_UPDATE, "                    p.add_(g / avg + weight_decay * p, alpha=-lr)\n")),
-        catches=("rmsprop_weight_decay",),
-        named="rmsprop decay after the scaling",
-        why="weight decay added to the update after the 1/sqrt(v) scaling (AdamW's idea "
-            "applied to RMSProp); torch.optim.RMSprop adds it to g before square_avg"),
     Bug("rmsprop-eps-literal", T,
         ((RMS_AVG, "                    avg = v.sqrt() + 1e-8\n"),),
         catches=("adaptive_custom_eps_betas",),
         named="rmsprop eps written as a number",
         why="eps written as the default 1e-8 (CS231n's rmsprop hard-codes its eps in config "
             "defaults): a group's own eps is ignored"),
-    Bug("rmsprop-lr-inside-buffer", T,
-        (("b.mul_(momentum).add_(g / avg)             # b = momentum b + g / avg\n"
-          "                    p.add_(b, alpha=-lr)",
-          "b.mul_(momentum).add_(g / avg, alpha=lr)\n                    p.sub_(b)"),),
-        catches=("rmsprop_lr_change",),
-        named="rmsprop lr inside the buffer",
-        why="CS231n's velocity form v = mu v - lr g carried over to RMSProp's momentum: the old "
-            "buffer keeps the old lr after a schedule changes it (momentum_buffer also holds lr)"),
-    Bug("rmsprop-partial-validation", T,
-        (("        if momentum < 0.0:\n            raise ValueError(f\"Invalid momentum value: {momentum}\")\n"
-          "        if weight_decay < 0.0:\n            raise ValueError(f\"Invalid weight_decay value: {weight_decay}\")\n"
-          "        if alpha < 0.0:",
-          "        if alpha < 0.0:"),),
-        catches=("rmsprop_invalid_momentum_weight_decay",),
-        named="rmsprop momentum and weight_decay not validated",
-        why="only the arguments CS231n's rmsprop has (lr, decay rate, eps) validated"),
-    Bug("rmsprop-state-in-float64", T,
-        (("state[\"square_avg\"] = torch.zeros_like(p)",
-          "state[\"square_avg\"] = torch.zeros_like(p, dtype=torch.float64)"),),
-        catches=("optim_float32",),
-        named="rmsprop square_avg in float64",
-        why="the running square kept in float64 'because squares underflow'"),
     Bug("rmsprop-zero-grad-skipped", T,
         ((RMS_STATE, RMS_STATE.replace("                state = self.state[p]\n",
                                        "                if not p.grad.any():\n"
@@ -355,14 +308,6 @@ BUGS = [
         named="shared step count",
         why="d2l's hyperparams['t'] kept in the param group: every parameter of the group "
             "shares it, including one that had no gradient yet"),
-    Bug("adam-t-starts-at-zero", T,
-        (("                state[\"step\"] += 1\n"
-          "                t = float(state[\"step\"])                      # CPU scalar: no device sync\n",
-          "                t = float(state[\"step\"])\n"
-          "                state[\"step\"] += 1\n"),),
-        catches=("adam_defaults",),
-        named="t read before it is incremented",
-        why="t read before it is incremented: the first correction divides by 1 - beta**0 = 0"),
     Bug("adam-amsgrad-max-of-corrected-v", T,
         ((ADAM_TAIL, ADAM_TAIL.replace("torch.maximum(v_max, v, out=v_max)",
                                        "torch.maximum(v_max, v / (1 - beta2 ** t), out=v_max)")
@@ -446,24 +391,6 @@ BUGS = [
         catches=("adamw_defaults", "adamw_large_decay"),
         named="adamw decay without lr",
         why="the paper's schedule multiplier eta_t read as 1: p *= 1 - wd instead of 1 - lr wd"),
-    Bug("adamw-default-decay-zero", T,
-        (("weight_decay: float = 1e-2, amsgrad", "weight_decay: float = 0, amsgrad"),),
-        catches=("adamw_defaults",),
-        named="adamw default weight_decay",
-        why="Adam's signature copied: AdamW's default weight_decay is 1e-2, not 0"),
-    Bug("adamw-literal-betas", T,
-        (("                g = p.grad\n"
-          "                m, v = state[\"exp_avg\"], state[\"exp_avg_sq\"]\n"
-          "                m.mul_(beta1).add_(g, alpha=1 - beta1)\n"
-          "                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)\n",
-          "                g = p.grad\n"
-          "                m, v = state[\"exp_avg\"], state[\"exp_avg_sq\"]\n"
-          "                m.mul_(0.9).add_(g, alpha=0.1)\n"
-          "                v.mul_(0.999).addcmul_(g, g, value=0.001)\n"),),
-        catches=("adaptive_custom_eps_betas",),
-        named="adamw betas written as numbers",
-        why="the default betas written as numbers in AdamW.step (Adam's non-default betas are "
-            "tested elsewhere, AdamW's only here)"),
     Bug("adamw-decay-factor-cached", T,
         ((ADAMW_DECAY, "                p.mul_(group.setdefault(\"decay\", 1 - lr * weight_decay))\n"),),
         catches=("adamw_lr_change",),
@@ -489,14 +416,6 @@ BUGS = [
         named="AdamW closure loss dropped",
         why="as sgd-return-in-region, in AdamW.step"),
     # --------------------------------------------------------------- 16-bit parameters
-    Bug("sgd-fp32-buffer-for-16-bit", T,
-        (("buf = g.clone()                       # first step: no dampening",
-          "buf = g.float() if p.dtype in (torch.float16, torch.bfloat16) else g.clone()"),),
-        catches=("optim_low_precision",),
-        named="SGDMomentum state in float32 for a 16-bit parameter",
-        why="the mixed-precision habit (apex's and fairseq's optimizers) of float32 state for "
-            "float16/bfloat16 parameters: the momentum_buffer of a half parameter is float32, "
-            "invisible wherever parameters are float32 or float64"),
     Bug("rmsprop-fp32-state-for-16-bit", T,
         ((RMS_STATE, RMS_STATE.replace(
             "state[\"square_avg\"] = torch.zeros_like(p)",
@@ -534,14 +453,6 @@ BUGS = [
         why="the update made on a flattened parameter, as over parameters_to_vector: "
             "p.reshape(-1) is a view of a contiguous p but a copy of a transposed one, whose "
             "update is then lost"),
-    Bug("rmsprop-rebinds-p-data", T,
-        (("                    p.add_(b, alpha=-lr)\n", "                    p.data = p.data - lr * b\n"),
-         (RMS_UPDATE, "                    p.data = p.data - lr * g / avg\n")),
-        catches=("optim_non_contiguous_params",),
-        named="RMSProp p.data replaced by a new tensor",
-        why="p.data = p.data - lr * ... (old PyTorch tutorials): the Parameter object is the "
-            "same, so every contiguous test passes, but it now holds new storage and whatever "
-            "shared the old one (a tied weight, a flat FSDP/DDP buffer) never sees the step"),
     Bug("adam-view-flattens", T,
         ((ADAM_UPDATE, ADAM_UPDATE.replace(
             "                p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)\n",
@@ -580,7 +491,7 @@ BUGS = [
 ]
 
 VARIANTS = [
-    Variant("sgd-foreach", T,
+    Correct("sgd-foreach", T,
             (("        for group in self.param_groups:\n"
               "            lr, momentum = group[\"lr\"], group[\"momentum\"]\n"
               "            dampening, weight_decay = group[\"dampening\"], group[\"weight_decay\"]\n"
@@ -620,10 +531,10 @@ VARIANTS = [
               "                    grads = bufs\n"
               "            torch._foreach_add_(params, grads, alpha=-lr)\n"),),
             why="PyTorch's own _multi_tensor_sgd layout: torch._foreach_* over a group's params"),
-    Variant("sgd-p-data-add", T,
+    Correct("sgd-p-data-add", T,
             ((SGD_UPDATE, "                p.data.add_(g, alpha=-lr)\n"),),
             why="p.data.add_ instead of p.add_ (under no_grad both update the same storage)"),
-    Variant("sgd-nesterov-cs231n-form", T,
+    Correct("sgd-nesterov-cs231n-form", T,
             ((SGD_FIRST + SGD_NESTEROV,
               "                    if \"momentum_buffer\" not in state:\n"
               "                        prev = torch.zeros_like(g)\n"
@@ -638,11 +549,11 @@ VARIANTS = [
               "                    else:\n"
               "                        g = buf\n"),),
             why="CS231n's x += -mu v_prev + (1 + mu) v, which equals g + mu buf when dampening is 0"),
-    Variant("rmsprop-lerp-addcdiv", T,
+    Correct("rmsprop-lerp-addcdiv", T,
             ((RMS_V, "v.lerp_(g * g, 1 - alpha)"),
              (RMS_UPDATE, "                    p.addcdiv_(g, avg, value=-lr)\n")),
             why="square_avg as a lerp towards g**2 and the update as one addcdiv_"),
-    Variant("adam-step-python-int", T,
+    Correct("adam-step-python-int", T,
             (("                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
               "                    state[\"exp_avg\"] = torch.zeros_like(p)\n"
               "                    state[\"exp_avg_sq\"] = torch.zeros_like(p)\n"
@@ -658,7 +569,7 @@ VARIANTS = [
               "                state[\"step\"] += 1\n"
               "                t = state[\"step\"]\n"),),
             why="the step count kept as a Python int (older PyTorch did the same)"),
-    Variant("adam-lazy-state-other-order", T,
+    Correct("adam-lazy-state-other-order", T,
             ((ADAM_STATE,
               "                if p.grad is None:\n"
               "                    continue\n"
@@ -672,7 +583,7 @@ VARIANTS = [
               "                t = state[\"step\"].item()\n"),),
             why="state keys created in another order, the amsgrad buffer on first use, step a new "
                 "0-dim tensor each time"),
-    Variant("adam-pytorch-denominator", T,
+    Correct("adam-pytorch-denominator", T,
             ((ADAM_TAIL,
               "                bias1, bias2 = 1 - beta1 ** t, 1 - beta2 ** t\n"
               "                if group[\"amsgrad\"]:\n"
@@ -689,7 +600,7 @@ VARIANTS = [
               "class AdamW"),),
             why="torch.optim.adam's _single_tensor_adam: denom = v.sqrt() / sqrt(bias2) + eps, "
                 "step size lr / bias1, one addcdiv_"),
-    Variant("adamw-as-adam-with-flag", T,
+    Correct("adamw-as-adam-with-flag", T,
             ((ADAM_DECAY,
               "                if group.get(\"decoupled\", False):\n"
               "                    p.mul_(1 - lr * weight_decay)\n"
@@ -716,4 +627,549 @@ TRIVIAL = [
                 "closure', 'leaves p.grad unchanged')"),
     Trivial("opt-trivial-step-returns-loss", T, "identity",
             why="step() calls the closure and returns its loss, updating nothing"),
+]
+
+
+# ----------------------------------------------------------------------------- known mistakes
+# The grader tries these, in this order, when a check fails (autograder/variants.py).
+
+def _names(*prefixes):
+    return tuple(c.name for c in CHECKS if c.name.startswith(prefixes))
+
+
+# The end of Adam.step and of AdamW.step (the comment tells them apart).
+_ADAM_TAIL = '''m_hat = m / (1 - beta1 ** t)
+                if group["amsgrad"]:
+                    v_max = state["max_exp_avg_sq"]
+                    torch.maximum(v_max, v, out=v_max)        # max of the raw v
+                    v_hat = v_max / (1 - beta2 ** t)
+                else:
+                    v_hat = v / (1 - beta2 ** t)
+                p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)'''
+_ADAMW_TAIL = _ADAM_TAIL.replace("out=v_max)        # max of the raw v", "out=v_max)")
+
+
+def _both_adams(*replacements):
+    """The same change in Adam and in AdamW: (old, new) pairs on each one's tail."""
+    pairs = []
+    for tail in (_ADAM_TAIL, _ADAMW_TAIL):
+        new = tail
+        for old, repl in replacements:
+            new = new.replace(old, repl)
+        pairs.append((tail, new))
+    return tuple(pairs)
+
+
+# The first lines of each step's loop body, and each step's last line (unique per class).
+_GRAD_NONE_HEADS = {
+    "SGDMomentum": "                if p.grad is None:\n                    continue\n"
+                   "                g = p.grad\n                if weight_decay != 0:\n"
+                   "                    g = g + weight_decay * p                  # new tensor",
+    "RMSProp": "                if p.grad is None:\n                    continue\n"
+               "                state = self.state[p]\n"
+               "                if len(state) == 0:                           # p's first step\n"
+               "                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+               "                    state[\"square_avg\"]",
+    "Adam": "                if p.grad is None:\n                    continue\n"
+            "                state = self.state[p]\n"
+            "                if len(state) == 0:                           # p's first step\n"
+            "                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+            "                    state[\"exp_avg\"]",
+    "AdamW": "                if p.grad is None:\n                    continue\n"
+             "                state = self.state[p]\n                if len(state) == 0:\n",
+}
+_STEP_TAILS = {
+    "SGDMomentum": "p.add_(g, alpha=-lr)                          # p = p - lr * g",
+    "RMSProp": "                else:\n                    p.add_(g / avg, alpha=-lr)",
+    "Adam": _ADAM_TAIL,
+    "AdamW": _ADAMW_TAIL,
+}
+_ADAMW_INIT = ("                if len(state) == 0:\n"
+               "                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+               "                    state[\"exp_avg\"] = torch.zeros_like(p)\n"
+               "                    state[\"exp_avg_sq\"] = torch.zeros_like(p)\n")
+_ADAMW_MOMENTS = ("                g = p.grad\n"
+                  "                m, v = state[\"exp_avg\"], state[\"exp_avg_sq\"]\n"
+                  "                m.mul_(beta1).add_(g, alpha=1 - beta1)\n"
+                  "                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)\n")
+
+
+# step_returns_none and grad_left_unchanged compare one step of every optimizer, so every
+# mistake in a step shows there too (and is named there); so do the other checks that run
+# several optimizers (a mistake's checks must include every check whose outputs it changes).
+_ONE_STEP = ("step_returns_none", "grad_left_unchanged", "adaptive_custom_eps_betas",
+             "optim_float32", "optim_zero_grad_keeps_tensors", "optim_step_with_closure",
+             "optim_low_precision", "optim_non_contiguous_params", "optim_state_dict_continues_in_torch")
+_SGD, _RMS = _names("sgd_") + _ONE_STEP, _names("rmsprop_") + _ONE_STEP
+_ADAM, _ADAMW = _names("adam_") + _ONE_STEP, _names("adamw_") + _ONE_STEP
+
+# Each class's state initialisation, with its (otherwise repeated) step line.
+_RMS_INIT = ("                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+             "                    state[\"square_avg\"] = torch.zeros_like(p)\n")
+_ADAM_INIT = _GRAD_NONE_HEADS["Adam"]
+_ADAM_ZEROS = ('                    state["exp_avg"] = torch.zeros_like(p)\n'
+               '                    state["exp_avg_sq"] = torch.zeros_like(p)\n'
+               '                    if group["amsgrad"]:\n'
+               '                        state["max_exp_avg_sq"] = torch.zeros_like(p)\n'
+               '                state["step"] += 1\n'
+               '                t = float(state["step"])                      # CPU scalar')
+_FP32_FOR_16_BIT = "dtype=torch.float32 if p.element_size() == 2 else p.dtype"
+
+
+def _int_step(cls, init, integer):
+    return Mistake(
+        f"{cls} step an integer tensor",
+        f"{cls} kept state['step'] as an integer tensor ({integer}). Its values are right, but "
+        f"the state_dict does not go on in torch.optim: the foreach loop (PyTorch's default for "
+        "CUDA parameters) accepts only floating-point step tensors. Keep it as PyTorch does, "
+        "torch.zeros((), dtype=torch.float32), or as a Python number.",
+        ((init, init.replace("torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch", integer)),),
+        checks=("optim_state_dict_continues_in_torch",))
+
+
+# Ahead of the older mistakes: on these checks they are the more precise diagnosis (a
+# torch.zeros(p.shape) state gives the same outputs as a float32 one in optim_low_precision).
+_LOW_PRECISION_AND_LAYOUT = [
+    Mistake("SGDMomentum state in float32 for a 16-bit parameter",
+            "SGDMomentum kept the momentum_buffer of a float16/bfloat16 parameter in float32 (the "
+            "float32 state of mixed-precision optimizers); torch.optim keeps state in p's dtype: "
+            "buf = g.clone() for the first step.",
+            (("buf = g.clone()                       # first step: no dampening",
+              "buf = g.float() if p.dtype in (torch.float16, torch.bfloat16) else g.clone()"),),
+            checks=("optim_low_precision",),
+            catches=("optim_low_precision",),
+            why="the mixed-precision habit (apex's and fairseq's optimizers) of float32 state for float16/bfloat16 parameters: the momentum_buffer of a half parameter is float32, invisible wherever parameters are float32 or float64"),
+    Mistake("RMSProp state in float32 for a 16-bit parameter",
+            "RMSProp kept state of a float16/bfloat16 parameter in float32 (square_avg "
+            "'because g**2 underflows'); torch.optim keeps state in p's dtype "
+            "(torch.zeros_like(p)) and the cure for underflow is a larger eps.",
+            ((_RMS_INIT, _RMS_INIT.replace("torch.zeros_like(p)", f"torch.zeros_like(p, {_FP32_FOR_16_BIT})")),),
+            checks=("optim_low_precision",)),
+    Mistake("Adam state in float32 for a 16-bit parameter",
+            "Adam kept exp_avg and exp_avg_sq of a float16/bfloat16 parameter in float32 (as "
+            "fairseq's Adam does, or through torch.zeros(p.shape)); torch.optim.Adam keeps state "
+            "in p's dtype: torch.zeros_like(p).",
+            ((_ADAM_ZEROS, _ADAM_ZEROS.replace("torch.zeros_like(p)",
+                                               f"torch.zeros_like(p, {_FP32_FOR_16_BIT})")),),
+            checks=("optim_low_precision",)),
+    Mistake("AdamW update of a 16-bit parameter lost",
+            "AdamW never changed a float16/bfloat16 parameter: the step was taken on a float32 "
+            "copy (p.float() is a copy of a 16-bit tensor, and p itself for a float32 one) that "
+            "was never written back. Update p itself, in its dtype: p.mul_(...), p.add_(...).",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first\n",
+              "w = p.float() if p.dtype in (torch.float16, torch.bfloat16) else p\n"
+              "                w.mul_(1 - lr * weight_decay)\n"),
+             (_ADAMW_TAIL, _ADAMW_TAIL.replace("p.add_(m_hat", "w.add_(m_hat"))),
+            checks=("optim_low_precision",)),
+    Mistake("update written to a flat copy",
+            "SGDMomentum updated p.reshape(-1) (or p.flatten()): a view of a contiguous parameter "
+            "but a copy of one whose strides are not contiguous (a transposed or shared weight), "
+            "so its update was lost. Update p itself: p.add_(g, alpha=-lr).",
+            ((_STEP_TAILS["SGDMomentum"], "p.reshape(-1).add_(g.reshape(-1), alpha=-lr)"),),
+            checks=("optim_non_contiguous_params",)),
+    Mistake("RMSProp p.data replaced by a new tensor",
+            "RMSProp assigned p.data = p.data - ...: the parameter then holds new storage, and "
+            "a tensor it shared storage with (the base of a transposed or tied weight, a flat "
+            "buffer) never sees the step. Update in place: p.add_(b, alpha=-lr).",
+            (("                    p.add_(b, alpha=-lr)\n", "                    p.data = p.data - lr * b\n"),
+             ("                    p.add_(g / avg, alpha=-lr)\n",
+              "                    p.data = p.data - lr * g / avg\n")),
+            checks=("optim_non_contiguous_params",
+                    "optim_low_precision"),
+            catches=("optim_non_contiguous_params",),
+            why="p.data = p.data - lr * ... (old PyTorch tutorials): the Parameter object is the same, so every contiguous test passes, but it now holds new storage and whatever shared the old one (a tied weight, a flat FSDP/DDP buffer) never sees the step"),   # p - lr * b rounds apart from p.add_ in 16 bits
+    Mistake("view on a non-contiguous parameter",
+            "Adam flattened the update with .view(-1), which raises on a parameter whose strides "
+            "are not contiguous (a transposed or shared weight); work on p as it is: "
+            "p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr).",
+            ((_ADAM_TAIL, _ADAM_TAIL.replace(
+                "p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)",
+                "p.view(-1).add_((m_hat / (v_hat.sqrt() + eps)).view(-1), alpha=-lr)")),),
+            checks=("optim_non_contiguous_params",)),
+    Mistake("AdamW p.data replaced by a new tensor",
+            "AdamW decayed with p.data = p.data * (1 - lr * weight_decay): the parameter then "
+            "holds new storage, and a tensor it shared storage with (the base of a transposed or "
+            "tied weight, a flat buffer) never sees the step. Decay in place: p.mul_(...).",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first",
+              "p.data = p.data * (1 - lr * weight_decay)"),),
+            checks=("optim_non_contiguous_params",
+                    "optim_low_precision")),   # p - lr * b rounds apart from p.add_ in 16 bits
+    _int_step("RMSProp", _RMS_INIT, "torch.tensor(0)"),
+    _int_step("Adam", _ADAM_INIT, "torch.zeros((), dtype=torch.long)"),
+    _int_step("AdamW", _ADAMW_INIT, "torch.tensor(0, dtype=torch.int32)"),
+]
+
+MISTAKES = _LOW_PRECISION_AND_LAYOUT + [
+    Mistake("sgd dampened first step",
+            "the first momentum step was dampened (as if the buffer started at zeros); PyTorch "
+            "starts momentum_buffer as a plain copy of the first gradient and applies "
+            "(1 - dampening) only from the second step on.",
+            (("buf = g.clone()                       # first step: no dampening",
+              "buf = (1 - dampening) * g"),),
+            checks=_SGD),
+    Mistake("sgd nesterov ignored",
+            "nesterov=True behaved as plain momentum; with Nesterov the step uses "
+            "g + momentum * buf instead of buf.",
+            (('if group["nesterov"]:', "if False:"),),
+            checks=_SGD),
+    Mistake("sgd weight decay after momentum",
+            "weight decay was added after the momentum update; it belongs in the gradient "
+            "(g = p.grad + weight_decay * p) before the momentum buffer is updated.",
+            (("g = g + weight_decay * p                  # new tensor; p.grad untouched", "pass"),
+             ("p.add_(g, alpha=-lr)                          # p = p - lr * g",
+              "p.add_(g + weight_decay * p, alpha=-lr)")),
+            checks=_SGD),
+    Mistake("p.grad modified in place",
+            "step() changed p.grad in place (g = p.grad; g.add_(...)); build the decayed "
+            "gradient as a new tensor: g = p.grad + weight_decay * p.",
+            (("g = g + weight_decay * p                  # new tensor; p.grad untouched",
+              "g = g.add_(weight_decay * p)"),),
+            checks=("grad_left_unchanged",)),
+    Mistake("hyperparameters from defaults",
+            "the hyperparameters were read from self.defaults (the constructor's values); read "
+            "them from each param group at every step, so that groups and lr changes take effect.",
+            (('lr, momentum = group["lr"], group["momentum"]',
+              'lr, momentum = self.defaults["lr"], self.defaults["momentum"]'),
+             ('lr, alpha, eps = group["lr"], group["alpha"], group["eps"]',
+              'lr, alpha, eps = self.defaults["lr"], self.defaults["alpha"], self.defaults["eps"]'),
+             ('# BEGIN SOLUTION Task 2.6\n        for group in self.param_groups:\n'
+              '            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]',
+              '# BEGIN SOLUTION Task 2.6\n        for group in self.param_groups:\n'
+              '            lr, (beta1, beta2), eps = self.defaults["lr"], self.defaults["betas"], '
+              'self.defaults["eps"]'),
+             ('# BEGIN SOLUTION Task 2.8\n        for group in self.param_groups:\n'
+              '            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]',
+              '# BEGIN SOLUTION Task 2.8\n        for group in self.param_groups:\n'
+              '            lr, (beta1, beta2), eps = self.defaults["lr"], self.defaults["betas"], '
+              'self.defaults["eps"]')),
+            checks=_SGD + _RMS + _ADAM + _ADAMW),
+    Mistake("rmsprop eps inside sqrt",
+            "eps was added inside the square root; RMSProp divides by sqrt(v) + eps "
+            "(eps after the square root, as torch.optim.RMSprop).",
+            (("avg = (v - gm * gm).sqrt() + eps", "avg = (v - gm * gm + eps).sqrt()"),
+             ("avg = v.sqrt() + eps", "avg = (v + eps).sqrt()")),
+            checks=_RMS),
+    Mistake("rmsprop centered without the mean",
+            "centered=True did not subtract the squared mean gradient; centered RMSProp divides "
+            "by sqrt(v - grad_avg**2) + eps.",
+            (("avg = (v - gm * gm).sqrt() + eps", "avg = v.sqrt() + eps"),),
+            checks=_RMS,
+            catches=("rmsprop_centered",),
+            why="grad_avg kept up to date but never subtracted (Graves 2013's centered form)"),
+    Mistake("rmsprop alpha reversed",
+            "alpha weighed the new squared gradient instead of the old average; RMSProp keeps "
+            "v = alpha * v + (1 - alpha) * g**2.",
+            (("v.mul_(alpha).addcmul_(g, g, value=1 - alpha)",
+              "v.mul_(1 - alpha).addcmul_(g, g, value=alpha)"),
+             ("gm.mul_(alpha).add_(g, alpha=1 - alpha)", "gm.mul_(1 - alpha).add_(g, alpha=alpha)")),
+            checks=_RMS),
+    Mistake("adam eps inside sqrt",
+            "eps was added inside the square root; Adam divides by sqrt(v_hat) + eps "
+            "(eps after the square root of the bias-corrected v).",
+            _both_adams(("(v_hat.sqrt() + eps)", "(v_hat + eps).sqrt()")),
+            checks=_ADAM + _ADAMW),
+    Mistake("no bias correction",
+            "the moments were not bias-corrected; divide m by (1 - beta1**t) and v by "
+            "(1 - beta2**t), where t is the parameter's own step count.",
+            _both_adams((" / (1 - beta1 ** t)", ""), (" / (1 - beta2 ** t)", "")),
+            checks=_ADAM + _ADAMW),
+    Mistake("shared step count",
+            "the bias corrections used one step count for the whole optimizer; each parameter "
+            "keeps its own (state['step']), which lags when it had no gradient in some steps.",
+            (("# BEGIN SOLUTION Task 2.6",
+              '# BEGIN SOLUTION Task 2.6\n        self._shared_t = getattr(self, "_shared_t", 0) + 1'),
+             ('t = float(state["step"])                      # CPU scalar: no device sync',
+              "t = float(self._shared_t)"),
+             ("# BEGIN SOLUTION Task 2.8",
+              '# BEGIN SOLUTION Task 2.8\n        self._shared_t = getattr(self, "_shared_t", 0) + 1'),
+             ('t = float(state["step"])\n', "t = float(self._shared_t)\n")),
+            checks=_ADAM + _ADAMW),
+    Mistake("amsgrad max of corrected v",
+            "amsgrad kept the maximum of the bias-corrected v; PyTorch keeps the maximum of the "
+            "raw v (max_exp_avg_sq) and bias-corrects it afterwards.",
+            _both_adams(("torch.maximum(v_max, v, out=v_max)",
+                         "torch.maximum(v_max, v / (1 - beta2 ** t), out=v_max)"),
+                        ("v_hat = v_max / (1 - beta2 ** t)", "v_hat = v_max")),
+            checks=_ADAM + _ADAMW),
+    Mistake("adam decoupled decay",
+            "Adam's weight_decay was applied to the weights directly (that is AdamW); Adam adds "
+            "it to the gradient: g = p.grad + weight_decay * p.",
+            (('g = g + weight_decay * p\n                m, v = state["exp_avg"], state["exp_avg_sq"]',
+              'p.mul_(1 - lr * weight_decay)\n                m, v = state["exp_avg"], '
+              'state["exp_avg_sq"]'),),
+            checks=_ADAM),
+    Mistake("adamw coupled decay",
+            "AdamW added weight_decay * p to the gradient (Adam's L2 penalty); AdamW decays the "
+            "weights directly, p = p * (1 - lr * weight_decay), and leaves g alone.",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first\n"
+              "                g = p.grad",
+              "g = p.grad + weight_decay * p"),),
+            checks=_ADAMW),
+    Mistake("adamw decay without lr",
+            "AdamW decayed the weights by weight_decay alone; torch.optim.AdamW multiplies them "
+            "by (1 - lr * weight_decay).",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first",
+              "p.mul_(1 - weight_decay)"),),
+            checks=_ADAMW),
+    Mistake("sgd lr inside the buffer",
+            "lr was folded into the momentum buffer (CS231n's v = mu * v - lr * g; p += v); "
+            "PyTorch keeps buf = momentum * buf + (1 - dampening) * g and steps p -= lr * buf, "
+            "so a changed lr applies at once instead of only to new gradients.",
+            (("buf = g.clone()                       # first step: no dampening", "buf = lr * g"),
+             ("buf.mul_(momentum).add_(g, alpha=1 - dampening)",
+              "buf.mul_(momentum).add_(g, alpha=lr * (1 - dampening))"),
+             ('if group["nesterov"]:\n                        g = g + momentum * buf\n'
+              '                    else:\n                        g = buf\n'
+              '                p.add_(g, alpha=-lr)                          # p = p - lr * g',
+              'if group["nesterov"]:\n                        p.add_(lr * g + momentum * buf, alpha=-1)\n'
+              '                    else:\n                        p.sub_(buf)\n'
+              '                    continue\n'
+              '                p.add_(g, alpha=-lr)')),
+            checks=_SGD),
+    Mistake("weight decay from the updated parameter",
+            "weight decay was applied after the step, to the updated parameter; it belongs in "
+            "the gradient, g = p.grad + weight_decay * p, before momentum and the update.",
+            (("g = g + weight_decay * p                  # new tensor; p.grad untouched", "pass"),
+             ("p.add_(g, alpha=-lr)                          # p = p - lr * g",
+              "p.add_(g, alpha=-lr)\n                p.add_(p, alpha=-lr * weight_decay)")),
+            checks=_SGD),
+    Mistake("grad-None parameters updated",
+            "a parameter whose p.grad is None was treated as having a zero gradient (it decayed "
+            "and got state); skip it entirely: if p.grad is None: continue.",
+            (("                if p.grad is None:\n                    continue\n"
+              "                g = p.grad\n                if weight_decay != 0:\n"
+              "                    g = g + weight_decay * p                  # new tensor",
+              "                g = p.grad if p.grad is not None else torch.zeros_like(p)\n"
+              "                if weight_decay != 0:\n"
+              "                    g = g + weight_decay * p                  # new tensor"),),
+            checks=("grad_none_skipped",) + _SGD),
+    Mistake("state for grad-None parameters",
+            "state was created (and the step counted) before checking p.grad; a parameter "
+            "without a gradient must get no state and no step, so check p.grad first.",
+            (("                if p.grad is None:\n                    continue\n"
+              "                state = self.state[p]\n"
+              "                if len(state) == 0:                           # p's first step\n"
+              "                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+              "                    state[\"exp_avg\"]",
+              "                state = self.state[p]\n"
+              "                if len(state) == 0:                           # p's first step\n"
+              "                    state[\"step\"] = torch.zeros((), dtype=torch.float32)  # CPU, as PyTorch\n"
+              "                    state[\"exp_avg\"]"),
+             ('t = float(state["step"])                      # CPU scalar: no device sync',
+              't = float(state["step"])\n                if p.grad is None:\n                    continue')),
+            checks=("grad_none_skipped",) + _ADAM),
+    Mistake("step records an autograd graph",
+            "step() ran with autograd on (no @torch.no_grad()), so g = p.grad + weight_decay * p "
+            "and every state buffer made from it carry a graph through all earlier steps; "
+            "decorate step with @torch.no_grad() (p.data only hides the in-place error).",
+            (("weight_decay=weight_decay, nesterov=nesterov)\n        super().__init__(params, defaults)"
+              "\n\n    @torch.no_grad()\n",
+              "weight_decay=weight_decay, nesterov=nesterov)\n        super().__init__(params, defaults)\n\n"),
+             ("p.add_(g, alpha=-lr)                          # p = p - lr * g", "p.data.add_(g, alpha=-lr)")),
+            checks=("step_builds_no_graph",)),
+    Mistake("parameter rebound, not updated",
+            "the parameter never changed: p = p - lr * ... makes a new tensor and rebinds the "
+            "loop variable; update the parameter itself in place: p.add_(update, alpha=-lr).",
+            (("p.add_(g, alpha=-lr)                          # p = p - lr * g", "p = p - lr * g"),
+             ("p.add_(b, alpha=-lr)", "p = p - lr * b"),
+             ("p.add_(g / avg, alpha=-lr)", "p = p - lr * g / avg"))
+            + _both_adams(("p.add_(m_hat / (v_hat.sqrt() + eps), alpha=-lr)",
+                           "p = p - lr * m_hat / (v_hat.sqrt() + eps)")),
+            checks=_SGD + _RMS + _ADAM + _ADAMW),
+    Mistake("only the first param group",
+            "only the first parameter group was updated (self.param_groups[0]); loop over every "
+            "group in self.param_groups, each with its own hyperparameters.",
+            tuple((f"# BEGIN SOLUTION Task {task}\n        for group in self.param_groups:",
+                   f"# BEGIN SOLUTION Task {task}\n        for group in self.param_groups[:1]:")
+                  for task in ("2.2", "2.4", "2.6", "2.8")),
+            checks=_SGD + _RMS + _ADAM + _ADAMW),
+    Mistake("t read before it is incremented",
+            "the bias corrections used t before it was incremented, so the first step divided "
+            "by 1 - beta**0 = 0 (NaN or inf); increment the step count first, then correct with it.",
+            (('                state["step"] += 1\n'
+              '                t = float(state["step"])                      # CPU scalar: no device sync\n',
+              '                t = float(state["step"])\n'
+              '                state["step"] += 1\n'),),
+            checks=_ADAM,
+            catches=("adam_defaults",),
+            why="t read before it is incremented: the first correction divides by 1 - beta**0 = 0"),
+    Mistake("state not made like p",
+            "the optimizer state was made with torch.zeros(p.shape): float32 on the CPU whatever "
+            "p is; make it with torch.zeros_like(p) (p's dtype and device).",
+            (('                    state["exp_avg"] = torch.zeros_like(p)\n'
+              '                    state["exp_avg_sq"] = torch.zeros_like(p)\n'
+              '                    if group["amsgrad"]:\n'
+              '                        state["max_exp_avg_sq"] = torch.zeros_like(p)\n'
+              '                state["step"] += 1\n'
+              '                t = float(state["step"])                      # CPU scalar',
+              '                    state["exp_avg"] = torch.zeros(p.shape)\n'
+              '                    state["exp_avg_sq"] = torch.zeros(p.shape)\n'
+              '                    if group["amsgrad"]:\n'
+              '                        state["max_exp_avg_sq"] = torch.zeros(p.shape)\n'
+              '                state["step"] += 1\n'
+              '                t = float(state["step"])                      # CPU scalar'),),
+            checks=_ADAM),
+    Mistake("sgd nesterov terms swapped",
+            "Nesterov's look-ahead swapped the two terms (buf + momentum * g); PyTorch steps with "
+            "g + momentum * buf, the gradient plus momentum times the updated buffer.",
+            (("                        g = g + momentum * buf\n",
+              "                        g = buf + momentum * g\n"),),
+            checks=_SGD,
+            catches=("sgd_nesterov",),
+            why="Nesterov written as 'velocity plus a look-ahead on the gradient' instead of g + mu * buf (Sutskever's form as PyTorch writes it)"),
+    Mistake("sgd nesterov without the decay",
+            "Nesterov's look-ahead used the raw p.grad; with weight decay it uses the decayed "
+            "gradient, g + momentum * buf with g = p.grad + weight_decay * p, in both terms.",
+            (("                        g = g + momentum * buf\n",
+              "                        g = p.grad + momentum * buf\n"),),
+            checks=_SGD,
+            catches=("sgd_nesterov_weight_decay",),
+            why="the look-ahead written from p.grad, as in the formula without weight decay: the decay enters the buffer but not the Nesterov term"),
+    Mistake("rmsprop decay after the scaling",
+            "weight decay was added to the update after the division by sqrt(v) + eps; "
+            "torch.optim.RMSprop adds it to the gradient first (g = p.grad + weight_decay * p), "
+            "so it enters square_avg and is scaled like the gradient.",
+            (("                if weight_decay != 0:\n                    g = g + weight_decay * p\n"
+              "                v = state[\"square_avg\"]\n",
+              "                v = state[\"square_avg\"]\n"),
+             ("                    p.add_(g / avg, alpha=-lr)\n",
+              "                    p.add_(g / avg + weight_decay * p, alpha=-lr)\n")),
+            checks=_RMS,
+            catches=("rmsprop_weight_decay",),
+            why="weight decay added to the update after the 1/sqrt(v) scaling (AdamW's idea applied to RMSProp); torch.optim.RMSprop adds it to g before square_avg"),
+    Mistake("rmsprop lr inside the buffer",
+            "lr was folded into RMSProp's momentum buffer (b = momentum * b + lr * g / avg; "
+            "p -= b); PyTorch keeps b = momentum * b + g / avg and steps p -= lr * b, so a "
+            "changed lr applies at once and momentum_buffer holds no lr.",
+            (("b.mul_(momentum).add_(g / avg)             # b = momentum b + g / avg\n"
+              "                    p.add_(b, alpha=-lr)",
+              "b.mul_(momentum).add_(g / avg, alpha=lr)\n                    p.sub_(b)"),),
+            checks=_RMS,
+            catches=("rmsprop_lr_change",),
+            why="CS231n's velocity form v = mu v - lr g carried over to RMSProp's momentum: the old buffer keeps the old lr after a schedule changes it (momentum_buffer also holds lr)"),
+    Mistake("rmsprop momentum and weight_decay not validated",
+            "RMSProp accepted a negative momentum or weight_decay; raise ValueError for them "
+            "too, as for lr, eps and alpha (\"Invalid momentum value: -0.5\").",
+            (("        if momentum < 0.0:\n            raise ValueError(f\"Invalid momentum value: {momentum}\")\n"
+              "        if weight_decay < 0.0:\n            raise ValueError(f\"Invalid weight_decay value: {weight_decay}\")\n"
+              "        if alpha < 0.0:",
+              "        if alpha < 0.0:"),),
+            checks=("rmsprop_invalid_momentum_weight_decay",),
+            catches=("rmsprop_invalid_momentum_weight_decay",),
+            why="only the arguments CS231n's rmsprop has (lr, decay rate, eps) validated"),
+    Mistake("adamw decay factor cached",
+            "AdamW's decay factor 1 - lr * weight_decay was computed once and kept; compute it "
+            "from the group's lr at every step, so that a changed lr changes the decay too.",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first",
+              "p.mul_(group.setdefault(\"decay\", 1 - lr * weight_decay))"),),
+            checks=_ADAMW),
+    Mistake("rmsprop eps written as a number",
+            "RMSProp added 1e-8 (the default) instead of the group's eps; read eps from the "
+            "group: avg = sqrt(v) + group['eps'].",
+            (("avg = v.sqrt() + eps", "avg = v.sqrt() + 1e-8"),),
+            checks=("adaptive_custom_eps_betas", "optim_low_precision")),
+    Mistake("adam eps written as a number",
+            "Adam added 1e-8 (the default) instead of the group's eps; read eps from the group: "
+            "p -= lr * m_hat / (sqrt(v_hat) + group['eps']).",
+            ((_ADAM_TAIL, _ADAM_TAIL.replace("(v_hat.sqrt() + eps)", "(v_hat.sqrt() + 1e-8)")),),
+            checks=("adaptive_custom_eps_betas", "optim_low_precision")),
+    Mistake("adamw betas written as numbers",
+            "AdamW updated its moments with the default betas written as numbers (0.9, 0.999); "
+            "read them from the group: beta1, beta2 = group['betas'].",
+            ((_ADAMW_MOMENTS, _ADAMW_MOMENTS.replace("m.mul_(beta1).add_(g, alpha=1 - beta1)",
+                                                     "m.mul_(0.9).add_(g, alpha=0.1)")
+              .replace("v.mul_(beta2).addcmul_(g, g, value=1 - beta2)",
+                       "v.mul_(0.999).addcmul_(g, g, value=0.001)")),),
+            checks=("adaptive_custom_eps_betas", "optim_low_precision"),
+            catches=("adaptive_custom_eps_betas",),
+            why="the default betas written as numbers in AdamW.step (Adam's non-default betas are tested elsewhere, AdamW's only here)"),
+    Mistake("sgd momentum_buffer in float64",
+            "SGDMomentum kept momentum_buffer in float64 for a float32 parameter; state lives in "
+            "p's dtype (buf = g.clone(), torch.zeros_like(p)).",
+            (("buf = g.clone()                       # first step: no dampening", "buf = g.clone().double()"),),
+            checks=("optim_float32", "optim_low_precision")),
+    Mistake("rmsprop square_avg in float64",
+            "RMSProp kept square_avg in float64 for a float32 parameter; state lives in p's "
+            "dtype (torch.zeros_like(p)).",
+            (('state["square_avg"] = torch.zeros_like(p)',
+              'state["square_avg"] = torch.zeros_like(p, dtype=torch.float64)'),),
+            checks=("optim_float32", "optim_low_precision"),
+            catches=("optim_float32",),
+            why="the running square kept in float64 'because squares underflow'"),
+    Mistake("adamw moments in float64",
+            "AdamW kept exp_avg and exp_avg_sq in float64 for a float32 parameter; state lives "
+            "in p's dtype (torch.zeros_like(p)).",
+            ((_ADAMW_INIT, _ADAMW_INIT.replace("torch.zeros_like(p)\n",
+                                               "torch.zeros_like(p, dtype=torch.float64)\n")),),
+            checks=("optim_float32", "optim_low_precision")),
+] + [
+    Mistake(f"{cls} skips zero gradients",
+            f"{cls}.step skipped a parameter whose gradient is all zeros; only p.grad None means "
+            "no gradient. After zero_grad(set_to_none=False) the zero gradient is a gradient: the "
+            "step is counted, the state decays and momentum keeps moving p.",
+            ((head, head.replace("if p.grad is None:", "if p.grad is None or not p.grad.any():")),),
+            checks=("optim_zero_grad_keeps_tensors",))
+    for cls, head in _GRAD_NONE_HEADS.items()
+] + [
+    Mistake(f"{cls} closure loss dropped",
+            f"{cls}.step returned before the given `return loss` at its end (a bare return in "
+            "your code), so step(closure) returned None; let step end with the given line, "
+            "which returns what the closure returned.",
+            ((tail, tail + "\n        return"),),
+            checks=("optim_step_with_closure",))
+    for cls, tail in _STEP_TAILS.items()
+] + [
+    Mistake("rmsprop bias-corrected",
+            "square_avg was bias-corrected as in Adam; RMSProp has no bias correction: divide "
+            "by sqrt(square_avg) + eps as it is.",
+            (("avg = v.sqrt() + eps", 'avg = (v / (1 - alpha ** float(state["step"]))).sqrt() + eps'),),
+            checks=_RMS),
+    Mistake("amsgrad maximum unused",
+            "amsgrad kept max_exp_avg_sq but the step divided by the current v; with amsgrad "
+            "v_hat = max_exp_avg_sq / (1 - beta2**t).",
+            _both_adams(("v_hat = v_max / (1 - beta2 ** t)", "v_hat = v / (1 - beta2 ** t)")),
+            checks=_ADAM + _ADAMW),
+    Mistake("adamw default weight_decay",
+            "AdamW's default weight_decay was 0; torch.optim.AdamW's default is 1e-2.",
+            (("weight_decay: float = 1e-2, amsgrad", "weight_decay: float = 0, amsgrad"),),
+            checks=_ADAMW,
+            catches=("adamw_defaults",),
+            why="Adam's signature copied: AdamW's default weight_decay is 1e-2, not 0"),
+    Mistake("adamw decay after the step",
+            "AdamW decayed the weights after the Adam update; decay them first, "
+            "p = p * (1 - lr * weight_decay), then take the Adam step.",
+            (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first", "pass"),
+             (_ADAMW_TAIL, _ADAMW_TAIL + "\n                p.mul_(1 - lr * weight_decay)")),
+            checks=_ADAMW),
+]
+
+
+# ----------------------------------------------------------------------------- one bug a check
+# Bugs that prove a check no other bug of the bank fails (tests/test_audit.py).
+BUGS += [
+    Bug("sgd-negative-lr-accepted", T,
+        (("        # BEGIN SOLUTION Task 2.1\n"
+          "        if lr < 0.0:\n"
+          "            raise ValueError(f\"Invalid learning rate: {lr}\")\n",
+          "        # BEGIN SOLUTION Task 2.1\n"),),
+        catches=("sgd_invalid_arguments",),
+        why="the argument checks copied from torch.optim.SGD without its lr check (its lr has no "
+            "default, so the check reads as unneeded)"),
+    Bug("adam-beta1-unchecked", T,
+        (("                 weight_decay: float = 0, amsgrad: bool = False) -> None:\n"
+          "        # BEGIN SOLUTION Task 2.5\n"
+          "        if lr < 0.0:\n"
+          "            raise ValueError(f\"Invalid learning rate: {lr}\")\n"
+          "        if eps < 0.0:\n"
+          "            raise ValueError(f\"Invalid epsilon value: {eps}\")\n"
+          "        if not 0.0 <= betas[0] < 1.0:\n"
+          "            raise ValueError(f\"Invalid beta parameter at index 0: {betas[0]}\")\n",
+          "                 weight_decay: float = 0, amsgrad: bool = False) -> None:\n"
+          "        # BEGIN SOLUTION Task 2.5\n"
+          "        if lr < 0.0:\n"
+          "            raise ValueError(f\"Invalid learning rate: {lr}\")\n"
+          "        if eps < 0.0:\n"
+          "            raise ValueError(f\"Invalid epsilon value: {eps}\")\n"),),
+        catches=("adaptive_invalid_arguments",),
+        why="only beta2 checked, since only it appears under a square root"),
 ]

@@ -9,7 +9,7 @@ Python features in the source. Seen in student work: the Colab switch
 limit raised for a recursive helper, `functools.lru_cache`, dataclasses for settings,
 `importlib.import_module` for optional packages, and a `__main__` self-test.
 """
-from autograder.audit import Variant
+from autograder.variants import Correct
 from autograder.topics import TOPICS
 
 ANCHOR = "from __future__ import annotations\n"
@@ -58,7 +58,7 @@ if __name__ == "__main__":                              # a self-test students r
 '''
 
 VARIANTS = [
-    Variant(f"{topic}-harmless-habits", topic, ((ANCHOR, HABITS),),
+    Correct(f"{topic}-harmless-habits", topic, ((ANCHOR, HABITS),),
             "sys.modules, gc, inspect, logging, warnings, prints, caching, dataclasses: "
             "ordinary Python that must cost nothing")
     for topic in TOPICS

@@ -1,4 +1,4 @@
-"""Known student bugs and correct variants for ensembles (see autograder/audit.py).
+"""Known student bugs and correct variants for ensembles (see autograder/variants.py).
 
 Sources for the misconceptions: Lakshminarayanan et al. 2017 (deep ensembles
 average probabilities), Gal & Ghahramani 2016 (MC dropout) and the many blog
@@ -6,7 +6,7 @@ posts that call model.train() for it, scikit-learn's VotingClassifier (soft vs
 hard voting), d2l.ai and CS231n notes on model ensembles, and forum threads
 ("MC dropout with batchnorm", "torch.mode ties", "ModuleList vs list").
 """
-from autograder.audit import Bug, Trivial, Variant
+from autograder.variants import Bug, Correct, Mistake, Trivial
 
 T = "ensembles"
 
@@ -31,22 +31,6 @@ PASSES = ("        with torch.no_grad():\n"
 
 BUGS = [
     # --------------------------------------------------------------- conventions
-    Bug("en-averaged-logits", T,
-        (("probs = [torch.softmax(z, dim=1) for z in logits]", "probs = logits"),),
-        catches=("ensemble_mean_probabilities",),
-        named="averaged logits",
-        why="averaging the raw outputs as for regression; deep ensembles average probabilities"),
-    Bug("en-softmax-of-mean-logits", T,
-        ((MEAN_MODE, "        return torch.softmax(average_predictions(logits), dim=1)\n"),),
-        catches=("ensemble_mean_probabilities",),
-        named="softmax of the averaged logits",
-        why="'average, then normalize': a geometric-mean ensemble, not the mean of probabilities"),
-    Bug("en-ties-to-largest", T,
-        (("return counts.argmax(dim=1)                             # (N,) first max wins",
-          "return (counts.shape[1] - 1) - counts.flip(1).argmax(dim=1)"),),
-        catches=("vote_ties_smallest_class",),
-        named="ties to the largest class",
-        why="a tie rule that keeps the last maximum (np.argmax on reversed counts, `>=` in a loop)"),
     Bug("en-ties-first-vote-seen", T,
         ((COUNT,
           "    from collections import Counter\n"
@@ -70,16 +54,6 @@ BUGS = [
         catches=("average_list",),
         named="members glued with torch.cat",
         why="torch.cat instead of torch.stack: the members are glued along the batch"),
-    Bug("en-vote-argmax-wrong-dim", T,
-        (("votes = predictions.argmax(dim=2)", "votes = predictions.argmax(dim=1)"),),
-        catches=("vote_scores", "vote_stacked_scores"),
-        named="argmax over the wrong dim",
-        why="argmax(dim=1), right for one member's (N, C) scores, applied after stacking (M, N, C)"),
-    Bug("en-members-in-a-list", T,
-        (("self.models = nn.ModuleList(models)", "self.models = list(models)"),),
-        catches=("ensemble_members_registered",),
-        named="members in a plain list",
-        why="a Python list hides the members from .to(), .eval(), .parameters() and state_dict"),
 
     # --------------------------------------------------------------- device and dtype
     Bug("en-average-float32-accumulator", T,
@@ -100,13 +74,6 @@ BUGS = [
         why="a vote table made with torch.zeros(N, C): on the CPU whatever the votes' device"),
 
     # --------------------------------------------------------------- state: MC dropout modes
-    Bug("en-mc-whole-model-train", T,
-        (("        model.eval()\n        for m in model.modules():",
-          "        model.train()\n        for m in model.modules():"),),
-        catches=("mc_dropout_batchnorm_in_eval",),
-        named="whole model in train mode",
-        why="the common MC-dropout recipe model.train(): BatchNorm then uses and updates batch "
-            "statistics"),
     Bug("en-mc-modes-not-restored", T,
         ((RESTORE, "        pass\n"),),
         catches=("mc_dropout_restores_modes",),
@@ -223,31 +190,17 @@ BUGS = [
         why="strings compared with `is`: true for a class written `class Dropout` (its name is "
             "interned, as the literal is), false for a name made at run time (Python only warns "
             "about `is` with a literal)"),
-    Bug("en-vote-empty-max", T,
-        (("        num_classes = int(votes.max()) + 1 if votes.numel() else 1\n",
-          "        num_classes = int(votes.max()) + 1\n"),),
-        catches=("vote_no_samples_or_one_class",),
-        named="empty votes not handled",
-        why="max(label) + 1 classes, as the hint says, without the empty case: max() of a tensor "
-            "with no elements raises (members that predicted an empty batch)"),
-    Bug("en-mc-no-n-check", T,
-        (("    if n_samples < 1:\n"
-          "        raise ValueError(f\"n_samples must be at least 1, but got {n_samples}\")\n", ""),),
-        catches=("mc_dropout_invalid_n_samples",),
-        named="n_samples not checked",
-        why="argument checking left out: n_samples=0 fails with torch.stack's RuntimeError "
-            "(an empty list) instead of a ValueError"),
 ]
 
 VARIANTS = [
-    Variant("en-scatter-add-vote", T,
+    Correct("en-scatter-add-vote", T,
             ((COUNT,
               "    counts = torch.zeros(votes.shape[1], num_classes, dtype=torch.long,\n"
               "                         device=votes.device)\n"
               "    counts.scatter_add_(1, votes.T, torch.ones_like(votes.T))\n"
               "    return counts.argmax(dim=1)\n"),),
             why="vote counts with scatter_add_ into a table on the votes' device"),
-    Variant("en-bincount-loop", T,
+    Correct("en-bincount-loop", T,
             ((COUNT,
               "    winners = [torch.bincount(votes[:, i], minlength=num_classes).argmax()\n"
               "               for i in range(votes.shape[1])]\n"
@@ -255,7 +208,7 @@ VARIANTS = [
               "        return torch.zeros(0, dtype=torch.long, device=votes.device)\n"
               "    return torch.stack(winners)\n"),),
             why="torch.bincount per sample (argmax keeps the first maximum)"),
-    Variant("en-stack-softmax-mean", T,
+    Correct("en-stack-softmax-mean", T,
             ((AVERAGE,
               "    if isinstance(predictions, Tensor):\n"
               "        return predictions.mean(0)\n"
@@ -268,7 +221,7 @@ VARIANTS = [
               "            return majority_vote(stacked)\n"
               "        return stacked.softmax(dim=-1).mean(dim=0)\n")),
             why="sum(list) / M for lists; the ensemble stacks the members and softmaxes over -1"),
-    Variant("en-mc-mode-list-running-sum", T,
+    Correct("en-mc-mode-list-running-sum", T,
             (("    previous = {m: m.training for m in model.modules()}\n"
               "    try:\n"
               "        model.eval()\n" + ENABLE + PASSES +
@@ -313,4 +266,196 @@ TRIVIAL = [
              ("Task 6.5", "with torch.no_grad():\n    return model(x)")),
             why="mc_dropout_predict runs one forward pass in whatever mode the model is in "
                 "and touches no module's flag"),
+]
+
+
+# ----------------------------------------------------------------------------- known mistakes
+# The grader tries these, in this order, when a check fails (autograder/variants.py).
+
+MISTAKES = [
+    Mistake("averaged logits",
+            "the ensemble averaged the members' logits; mode=\"mean\" averages their softmax "
+            "probabilities (softmax each member's output first, then take the mean).",
+            (("probs = [torch.softmax(z, dim=1) for z in logits]", "probs = logits"),),
+            catches=("ensemble_mean_probabilities",),
+            why="averaging the raw outputs as for regression; deep ensembles average probabilities"),
+    Mistake("ties to the largest class",
+            "ties went to the largest class index; they go to the smallest (argmax over the vote "
+            "counts returns the first maximum).",
+            (("return counts.argmax(dim=1)                             # (N,) first max wins",
+              "return (counts.shape[1] - 1) - counts.flip(1).argmax(dim=1)"),),
+            catches=("vote_ties_smallest_class",),
+            why="a tie rule that keeps the last maximum (np.argmax on reversed counts, `>=` in a loop)"),
+    Mistake("whole model in train mode",
+            "the whole model was put in training mode, so BatchNorm used (and updated) batch "
+            "statistics; only the Dropout modules go to training mode, everything else to eval.",
+            (("        model.eval()\n        for m in model.modules():", "        model.train()\n        for m in model.modules():"),),
+            catches=("mc_dropout_batchnorm_in_eval",),
+            why="the common MC-dropout recipe model.train(): BatchNorm then uses and updates batch statistics"),
+    Mistake("modes restored outside finally",
+            "the flags were restored after the passes but not in a finally block, so a pass that "
+            "raised left the model with its Dropout in training mode; restore them in "
+            "try: ... finally: ...",
+            (("    try:\n"
+              "        model.eval()\n",
+              "    if True:\n"
+              "        model.eval()\n"),
+             ("        return average_predictions(outputs)\n"
+              "    finally:\n"
+              "        for m, was_training in previous.items():\n"
+              "            m.training = was_training\n",
+              "    for m, was_training in previous.items():\n"
+              "        m.training = was_training\n"
+              "    return average_predictions(outputs)\n")),
+            checks=("mc_dropout_restores_modes_on_error",)),
+    Mistake("modes not restored",
+            "the modules' train/eval flags were not restored afterwards; remember each module's "
+            "flag before and set it back (in a finally block).",
+            (("        for m, was_training in previous.items():\n            m.training = was_training",
+              "        pass"),)),
+    Mistake("model.train() instead of restoring",
+            "afterwards every module was put in training mode; restore each module's own previous "
+            "flag instead (the model may have been in eval mode, or partly in training mode).",
+            (("        for m, was_training in previous.items():\n            m.training = was_training",
+              "        model.train()"),)),
+    Mistake("softmax of the averaged logits",
+            "the ensemble took the softmax of the averaged logits; mode=\"mean\" averages the "
+            "members' probabilities: softmax each member's logits, then take the mean.",
+            (("        probs = [torch.softmax(z, dim=1) for z in logits]   # M x (N, C)\n"
+              "        return average_predictions(probs)                   # (N, C)\n",
+              "        return torch.softmax(average_predictions(logits), dim=1)\n"),),
+            catches=("ensemble_mean_probabilities",),
+            why="'average, then normalize': a geometric-mean ensemble, not the mean of probabilities"),
+    Mistake("softmax over the wrong dim",
+            "the softmax was taken over the batch (dim 0); each row of logits is one sample, so "
+            "take it over the classes: torch.softmax(z, dim=1).",
+            (("torch.softmax(z, dim=1)", "torch.softmax(z, dim=0)"),)),
+    Mistake("ties to the first vote seen",
+            "ties went to the class that was voted for first (as collections.Counter.most_common "
+            "does); they go to the smallest class index: count the votes per class and take argmax.",
+            (("    one_hot = nn.functional.one_hot(votes, num_classes)    # (M, N, C)\n"
+              "    counts = one_hot.sum(dim=0)                             # (N, C)\n"
+              "    return counts.argmax(dim=1)                             # (N,) first max wins\n",
+              "    from collections import Counter\n"
+              "    winners = [Counter(votes[:, i].tolist()).most_common(1)[0][0]\n"
+              "               for i in range(votes.shape[1])]\n"
+              "    return torch.tensor(winners, dtype=torch.long, device=votes.device)\n"),)),
+    Mistake("vote by averaged probabilities",
+            "mode=\"vote\" returned the argmax of the averaged probabilities (soft voting); it is "
+            "the majority vote of the members' own argmax labels (hard voting).",
+            (("            return majority_vote(logits)                    # (N,) int64\n",
+              "            return average_predictions([z.softmax(1) for z in logits]).argmax(1)\n"),)),
+    Mistake("members in a plain list",
+            "the members are kept in a Python list, which hides them from state_dict(), .to() and "
+            ".eval(); keep them in nn.ModuleList(models) named models.",
+            (("self.models = nn.ModuleList(models)", "self.models = list(models)"),),
+            catches=("ensemble_members_registered",),
+            why="a Python list hides the members from .to(), .eval(), .parameters() and state_dict"),
+    Mistake("members glued with torch.cat",
+            "the members were joined with torch.cat, which glues them along the batch (M * N rows); "
+            "torch.stack puts them on a new dim 0, (M, N, ...), over which the mean is taken.",
+            (("        predictions = torch.stack(list(predictions))      # (M, *S)\n",
+              "        predictions = torch.cat(list(predictions))\n"),),
+            checks=("average_list",)),
+    Mistake("argmax over the wrong dim",
+            "the members' votes were taken with argmax over dim 1 of the stacked (M, N, C) scores, "
+            "which is the samples; each member votes its argmax over the classes, dim 2 (or -1).",
+            (("votes = predictions.argmax(dim=2)", "votes = predictions.argmax(dim=1)"),),
+            checks=("vote_scores", "vote_stacked_scores", "vote_single_member_or_sample"),
+            catches=("vote_scores", "vote_stacked_scores"),
+            why="argmax(dim=1), right for one member's (N, C) scores, applied after stacking (M, N, C)"),
+    Mistake("float32 accumulator",
+            "the sum was accumulated in a tensor made with torch.zeros(shape), which is float32 (and "
+            "on the CPU) whatever the members are; make it like the members: torch.zeros_like, or "
+            "stack them and take .mean(dim=0).",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, *S)\n"
+              "    return predictions.mean(dim=0)                          # (*S)\n",
+              "    total = torch.zeros(predictions[0].shape)\n"
+              "    for p in predictions:\n"
+              "        total += p\n"
+              "    return total / len(predictions)\n"),),
+            checks=("average_stacked",)),
+    Mistake("list only",
+            "only a list was stacked, so a tuple of members reached the list-only code; the "
+            "members may come as a list or a tuple: test isinstance(predictions, Tensor) and stack "
+            "anything else (torch.stack(list(predictions))).",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, *S)\n",
+              "    if isinstance(predictions, list):\n"
+              "        predictions = torch.stack(predictions)\n"),),
+            checks=("predictions_as_tuple",)),
+    Mistake("votes of a list only",
+            "majority_vote stacked only a list, so a tuple of members reached the tensor code; the "
+            "members may come as a list or a tuple: test isinstance(predictions, Tensor) and stack "
+            "anything else (torch.stack(list(predictions))).",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n",
+              "    if isinstance(predictions, list):\n"
+              "        predictions = torch.stack(predictions)\n"),),
+            checks=("predictions_as_tuple",)),
+    Mistake("accumulated into the first member",
+            "the sum was accumulated into predictions[0] itself (total = predictions[0]; total += p), "
+            "which changes the caller's first member; start from a new tensor (sum(...), "
+            "torch.stack(...).mean(0)) or clone the first one.",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, *S)\n"
+              "    return predictions.mean(dim=0)                          # (*S)\n",
+              "    if isinstance(predictions, Tensor):\n"
+              "        return predictions.mean(dim=0)\n"
+              "    total = predictions[0]\n"
+              "    for p in predictions[1:]:\n"
+              "        total += p\n"
+              "    return total / len(predictions)\n"),),
+            checks=("average_leaves_members_unchanged",)),
+    Mistake("stacked tensor taken for scores",
+            "a stacked tensor was always read as scores (argmax over its last dim); a stacked (M, N) "
+            "tensor holds labels, and only a 3-D (M, N, C) one holds scores: decide by the number of "
+            "dimensions, not by list versus tensor.",
+            (("    if not isinstance(predictions, Tensor):\n"
+              "        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n"
+              "    if predictions.dim() == 3:\n",
+              "    stacked = isinstance(predictions, Tensor)\n"
+              "    if not stacked:\n"
+              "        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n"
+              "    if stacked or predictions.dim() == 3:\n"),
+             ("        num_classes = predictions.shape[2]\n        votes = predictions.argmax(dim=2)",
+              "        num_classes = predictions.shape[-1]\n        votes = predictions.argmax(dim=-1)")),
+            checks=("vote_stacked_labels",)),
+    Mistake("labels not converted to int64",
+            "the labels went to one_hot in their own integer dtype; one_hot (and the vote counts) "
+            "need int64 class indices: convert with .long() first.",
+            (("        votes = predictions.long()                          # (M, N)\n",
+              "        votes = predictions                                 # (M, N)\n"),),
+            checks=("vote_int32_labels",)),
+    Mistake("squeezed",
+            "the stacked members were squeezed, which also removes a dimension of size 1 that "
+            "belongs to the data (one member, one sample); stack without squeezing: "
+            "torch.stack(list(predictions)).",
+            (("        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n",
+              "        predictions = torch.stack(list(predictions)).squeeze()\n"),),
+            checks=("vote_single_member_or_sample",)),
+    Mistake("softmax in float32",
+            "the softmax was computed in float32 (dtype=torch.float32, an AMP habit), so float64 "
+            "members give float32 probabilities; keep the members' dtype: torch.softmax(z, dim=1).",
+            (("probs = [torch.softmax(z, dim=1) for z in logits]",
+              "probs = [torch.softmax(z, dim=1, dtype=torch.float32) for z in logits]"),),
+            checks=("ensemble_float64",)),
+    Mistake("n_samples not checked",
+            "n_samples < 1 was not rejected; raise ValueError for it (with 0 passes there is "
+            "nothing to average).",
+            (("    if n_samples < 1:\n"
+              "        raise ValueError(f\"n_samples must be at least 1, but got {n_samples}\")\n", ""),),
+            checks=("mc_dropout_invalid_n_samples",),
+            catches=("mc_dropout_invalid_n_samples",),
+            why="argument checking left out: n_samples=0 fails with torch.stack's RuntimeError (an empty list) instead of a ValueError"),
+    Mistake("empty votes not handled",
+            "majority_vote took votes.max() of members with no samples, which raises for an empty "
+            "tensor; with no samples the answer is an empty int64 tensor of shape (0,): use one "
+            "class (or skip max()) when votes.numel() == 0.",
+            (("        num_classes = int(votes.max()) + 1 if votes.numel() else 1\n",
+              "        num_classes = int(votes.max()) + 1\n"),),
+            checks=("vote_no_samples_or_one_class",),
+            catches=("vote_no_samples_or_one_class",),
+            why="max(label) + 1 classes, as the hint says, without the empty case: max() of a tensor with no elements raises (members that predicted an empty batch)"),
 ]

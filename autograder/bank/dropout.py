@@ -1,4 +1,4 @@
-"""Known student bugs and correct variants for dropout (see autograder/audit.py).
+"""Known student bugs and correct variants for dropout (see autograder/variants.py).
 
 Sources for the misconceptions: CS231n assignment 2 (dropout_forward: "p is the
 probability of keeping a neuron", its earlier versions used p as the keep
@@ -8,7 +8,7 @@ probability and vanilla dropout scaled at test time), Srivastava et al. 2014
 PyTorch forum threads ("dropout in eval mode", "same dropout mask every time",
 "dropout changes dtype").
 """
-from autograder.audit import Bug, Trivial, Variant
+from autograder.variants import Bug, Correct, Mistake, Trivial
 
 T = "dropout"
 
@@ -123,22 +123,22 @@ BUGS = [
 ]
 
 VARIANTS = [
-    Variant("dp-rand-like-ge-p", T,
+    Correct("dp-rand-like-ge-p", T,
             ((MASK + SCALE + RETURN,
               "    if p == 1.0:\n"
               "        return torch.zeros_like(x)\n"
               "    mask = (torch.rand_like(x) >= p).to(x.dtype)\n"
               "    return x * mask / (1 - p)\n"),),
             why="mask = rand_like(x) >= p, divide by 1 - p, p = 1 handled first"),
-    Variant("dp-bernoulli-full-like", T,
+    Correct("dp-bernoulli-full-like", T,
             ((MASK, "    keep = torch.bernoulli(torch.full_like(x, 1 - p))\n"),),
             why="torch.bernoulli of a tensor of keep probabilities"),
-    Variant("dp-where", T,
+    Correct("dp-where", T,
             ((MASK + SCALE + RETURN,
               "    kept = torch.rand_like(x) < 1 - p\n"
               "    return torch.where(kept, x / (1 - p) if p < 1 else x, torch.zeros_like(x))\n"),),
             why="torch.where on a boolean mask (rand < 1 - p)"),
-    Variant("dp-masked-fill-clone-in-eval", T,
+    Correct("dp-masked-fill-clone-in-eval", T,
             ((EVAL + MASK + SCALE + RETURN,
               "    if not training:\n"
               "        return x.clone()\n"
@@ -156,4 +156,37 @@ TRIVIAL = [
     Trivial("dp-trivial-identity", T, "identity",
             why="dropout returns x in training too (what eval mode and p = 0 do)"),
     Trivial("dp-trivial-zeros", T, "zeros", why="dropout zeroes everything (what p = 1 does)"),
+]
+
+
+# ----------------------------------------------------------------------------- known mistakes
+# The grader tries these, in this order, when a check fails (autograder/variants.py).
+
+MISTAKES = [
+    Mistake("scaled at test time",
+            "the output was multiplied by 1 - p in eval mode (the original, non-inverted dropout); "
+            "inverted dropout scales the kept values by 1 / (1 - p) in training and returns x "
+            "unchanged in eval.",
+            (("        return x                                              # identity in eval\n",
+              "        return x * (1.0 - p)\n"),),
+            checks=("eval_returns_input",)),
+    Mistake("division by 1 - p = 0",
+            "with p = 1 the code divides by 1 - p = 0 and gets 0 / 0 = NaN; handle p = 1 apart "
+            "(return zeros) or multiply by a scale that is 0 when p = 1.",
+            (("    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)              # p = 1: zeros, no NaN\n"
+              "    return x * keep * scale\n",
+              "    return x * keep / (1.0 - p)\n"),),
+            checks=("p_one_gives_zeros",)),
+    Mistake("p not checked in eval mode",
+            "p is only checked in training; check it first, before returning x in eval mode, "
+            "as torch.nn.functional.dropout does.",
+            (("    _check_probability(p)\n    if not training:\n", "    if not training:\n"),
+             ("    keep = torch.empty_like(x).bernoulli_(1.0 - p)",
+              "    _check_probability(p)\n    keep = torch.empty_like(x).bernoulli_(1.0 - p)")),
+            checks=("invalid_p_raises",)),
+    Mistake("input changed in place",
+            "dropout multiplied the caller's x in place (x *= mask, x.mul_(...)), so the input is "
+            "lost; build a new tensor instead: out = x * mask * scale.",
+            (("    return x * keep * scale\n", "    return x.mul_(keep).mul_(scale)\n"),),
+            checks=("p_one_gives_zeros",)),
 ]
