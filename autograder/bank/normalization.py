@@ -974,3 +974,22 @@ BUGS += [
         catches=("batch_norm_train_2d",),
         why="sub_ to save memory: the caller's x is changed"),
 ]
+
+
+# ----------------------------------------------------------------------------- one bug a check
+BUGS += [
+    Bug("bn-module-rebinds-buffers", T,
+        (("        use_batch_stats = self.training or self.running_mean is None\n"
+          "        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,\n"
+          "                          use_batch_stats, momentum, self.eps)\n",
+          "        use_batch_stats = self.training or self.running_mean is None\n"
+          "        if self.running_mean is None:\n"
+          "            return batch_norm(x, None, None, self.weight, self.bias, use_batch_stats, momentum, self.eps)\n"
+          "        rm, rv = self.running_mean.clone(), self.running_var.clone()   # BUG: copies\n"
+          "        out = batch_norm(x, rm, rv, self.weight, self.bias, use_batch_stats, momentum, self.eps)\n"
+          "        self.running_mean, self.running_var = rm, rv                   # rebinds the buffers\n"
+          "        return out\n"),),
+        catches=("batchnorm1d_buffers_updated_in_place",),
+        why="'do not modify the module's state in place' carried over from functional code: "
+            "the buffers are replaced, so whoever held them sees stale statistics"),
+]

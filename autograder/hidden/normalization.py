@@ -2,7 +2,7 @@
 import torch
 
 from autograder.checks import (RemoteError, call_with_grad, check, fetch, make_param,
-                               raised)
+                               raised, torch_on)
 
 TOPIC = "normalization"
 PLACEMENT_POINTS = 1
@@ -398,6 +398,25 @@ def norm_modules_factory_kwargs(impl, t):
     bn = impl.BatchNorm1d(4, device=t.device, dtype=F64)
     ln = impl.LayerNorm((2, 3), device=t.device, dtype=F64)
     return {"batchnorm_state_dict": bn.state_dict(), "layernorm_state_dict": ln.state_dict()}
+
+
+@check(points=1, placement=False)
+def batchnorm1d_buffers_updated_in_place(impl, t):
+    """BatchNorm1d: a training step updates running_mean and running_var in place (the same tensors).
+
+    Code that keeps a buffer (an optimizer's state, a hook, a moving copy) sees it move
+    only if the module updates it in place. The storage addresses are compared across ONE
+    step: a rebinding module makes the new tensor while the old one is alive, so the two
+    addresses differ (over two steps the allocator could hand the first address back).
+    """
+    T = torch_on(impl)
+    bn = _to(impl.BatchNorm1d(4), t, F64)
+    before = [T.Tensor.data_ptr(bn.running_mean), T.Tensor.data_ptr(bn.running_var)]
+    bn(t.randn(8, 4, dtype=F64) * 2 + 1)
+    after = [T.Tensor.data_ptr(bn.running_mean), T.Tensor.data_ptr(bn.running_var)]
+    return {"running_mean updated in place": before[0] == after[0],
+            "running_var updated in place": before[1] == after[1],
+            "running_mean": fetch(bn.running_mean), "running_var": fetch(bn.running_var)}
 
 
 @check(points=1)
