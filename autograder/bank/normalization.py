@@ -5,6 +5,15 @@ spatial_batchnorm), CMU 10-714 hw2 (needle's BatchNorm1d/LayerNorm1d), CMU 11-78
 hw1 (MyTorch BatchNorm1d), d2l.ai chapter "Batch Normalization" and the PyTorch
 forum threads on running statistics ("running_var unbiased?", "BatchNorm
 momentum convention", "num_batches_tracked").
+
+Classic mistakes (`classic=True`): the few that this topic's lecture and those sources warn
+about, and that students make most: running_var's bias and momentum's direction, eps
+outside the square root, the biased variance for normalizing, statistics over the wrong
+dimensions (BatchNorm over mixed channels, LayerNorm over the last dimension only), batch
+statistics in eval mode, and the batch-norm backward without the variance's path.
+A public check catches each classic mistake, so that a student whose public checks
+all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
+lists what the public checks catch and name).
 """
 from autograder.variants import Bug, Correct, Mistake, Trivial
 
@@ -992,4 +1001,18 @@ BUGS += [
         catches=("batchnorm1d_buffers_updated_in_place",),
         why="'do not modify the module's state in place' carried over from functional code: "
             "the buffers are replaced, so whoever held them sees stale statistics"),
+]
+BUGS += [
+    Bug("bnf-empty-batch-rejected", T,
+        (("        if x.shape[0] == 1:\n"
+          "            raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
+          "                             f\"got input size {x.size()}\")\n"
+          "        mean = x.mean(0)                                  # (C,)\n",
+          "        if x.shape[0] <= 1:                              # BUG: N == 0 is fine\n"
+          "            raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
+          "                             f\"got input size {x.size()}\")\n"
+          "        mean = x.mean(0)                                  # (C,)\n"),),
+        catches=("batchnorm_function_empty_batch",),
+        why="'at least two samples' written as N <= 1: an empty batch (the last one of a loader "
+            "with drop_last and a tiny dataset) becomes an error"),
 ]
