@@ -15,6 +15,7 @@ import importlib
 import shutil
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,9 @@ class ReferenceSide:
         self.root = root
         self._dir = Path(tempfile.mkdtemp(prefix=isolation.owned_prefix("ag_reference")))
         self._executor = Executor(self._dir / "modules", module_prefix=f"agref{id(self)}_")
+        # The reference's own warnings (a variance of one sample, a graph kept by a known
+        # mistake) are the course's business, not the grader's output: keep them off stderr.
+        warnings.filterwarnings("ignore", module=r"ag(ref|mis)\d+_")
         self._mistakes: dict[str, Executor] = {}
         self._cache: dict[tuple, DriverRun] = {}
         self._lock = threading.RLock()
