@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import isolation
+from . import course as courses
+from . import i18n, isolation
 from . import submission as submissions
 from .checks import TopicChecks, collect
 from .class_report import write_report
@@ -28,9 +29,9 @@ from .gradebook import Student, roster_notes, write_tables
 from .grader import Interrupted, SubmissionResult, grade_submission, plan_devices
 from .outcome import Outcome
 from .reference import ReferenceSide
-from .report import feedback, summary_table
+from .report import feedback, instructor_feedback, summary_table
 from .sandbox import BATCH_MEMORY_FRACTION, Capacity, Limits, WorkerPool, capacity
-from .scoring import Score, score
+from .scoring import Score, score, with_late
 from .topics import ROOT, TOPICS
 
 
@@ -78,6 +79,11 @@ def fingerprint(sub: submissions.Submission, plan: dict[str, TopicChecks], confi
         for c in topic_checks.checks:
             h.update(f"{c.id}:{c.points}".encode())
     h.update(repr((config.base_seed, config.devices, sorted(plan))).encode())
+    lang = i18n.current()
+    if lang != "en":                    # feedback in another language: its catalog's text counts
+        h.update(f"lang:{lang}".encode())
+        for domain_file in sorted((i18n.LOCALE / lang).rglob("*.po")):
+            h.update(domain_file.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -102,20 +108,30 @@ class Graded:
     reused: bool = False
 
 
-def write_submission(out: Path, name: str, result: SubmissionResult, config: Config, fp: str) -> Graded:
+def write_submission(out: Path, name: str, result: SubmissionResult, config: Config, fp: str,
+                     late: courses.Late | None = None) -> Graded:
     total = score(result.outcomes)
+    if late is not None:                     # course.toml's late policy: the total only
+        before, total = total, with_late(total, late.as_data())
+        if late.noted:
+            result.notes.append(courses.late_note(late, before.score, total.score, total.max_score))
     folder = out / name
     run_devices, absent = plan_devices(config)
-    header = (f"Devices: {', '.join(run_devices)}"
-              + (f" (not on this machine, skipped: {', '.join(absent)})" if absent else ""))
+    header = (i18n._("Devices: {devices}").format(devices=", ".join(run_devices))
+              + (i18n._(" (not on this machine, skipped: {devices})").format(devices=", ".join(absent))
+                 if absent else ""))
     write_atomic(folder / "feedback.txt",
                  feedback(name, result.outcomes, total, result.notes, config.base_seed, header))
+    write_atomic(folder / "instructor.txt",          # every case with the line that replays it
+                 instructor_feedback(name, result.outcomes, total, result.notes, config.base_seed, header))
     data = results_json(result.outcomes, total, result.seconds, result.notes, config.base_seed,
                         config.hidden_visibility)
     data["extra_data"]["fingerprint"] = fp
     data["extra_data"]["notes"] = list(result.notes)
     data["extra_data"]["isolation"] = isolation.detect().names()
     data["extra_data"]["outcomes"] = [o.to_dict() for o in result.outcomes]
+    if late is not None:
+        data["extra_data"]["late"] = late.as_data()
     write_atomic(folder / "results.json", json.dumps(data, indent=1))
     return Graded(name, total, result.seconds, result.notes)
 
@@ -144,7 +160,8 @@ def read_graded(folder: Path) -> Graded | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     notes = [str(n) for n in data["extra_data"].get("notes", [])]
-    return Graded(folder.name, score(outcomes), float(data.get("execution_time", 0)), notes, reused=True)
+    total = with_late(score(outcomes), data["extra_data"].get("late"))
+    return Graded(folder.name, total, float(data.get("execution_time", 0)), notes, reused=True)
 
 
 def shard_of(name: str, shards: int) -> int:
@@ -198,6 +215,7 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
     of submissions in this run, before the first `progress` (for a progress bar)."""
     plan = plan if plan is not None else (public_plan(config.topics) if config.public_only
                                           else hidden_plan(config.topics))
+    plan = courses.apply_points(plan, config.points)                  # course.toml's points
     subs = [submissions.load(p) for p in submissions.discover(paths)]
     names = unique_names(subs)
     if shard is not None:
@@ -215,19 +233,24 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
     use_cuda = "cuda" in plan_devices(config)[0]
     limits = Limits(memory_bytes=config.cuda_memory_bytes if use_cuda else config.memory_bytes,
                     threads=config.worker_threads, use_cuda=use_cuda, hide=(str(out.resolve()),))
+    if config.cpu_seconds:
+        limits = replace(limits, cpu_seconds=config.cpu_seconds)      # course.toml's limits
     machine = capacity(limits)
     jobs = min(max(1, config.jobs), machine.workers)
     todo, graded = [], []
     digest = grader_digest()
     for sub, name in zip(subs, names):
-        fp = fingerprint(sub, plan, config, digest)
+        student = (roster or {}).get(name)                             # course.toml's late policy
+        late = courses.lateness(config, student.submitted_at if student else "", "roster") \
+            if roster is not None else courses.lateness(config, config.submitted_at, "Gradescope")
+        fp = fingerprint(sub, plan, config, digest + courses.fingerprint_part(config, late))
         old = None if regrade else reuse(out, name, fp)
         if old is not None:
             graded.append(old)
             if progress:
                 progress(old)
         else:
-            todo.append((sub, name, fp))
+            todo.append((sub, name, fp, late))
     if todo and jobs < config.jobs:
         print(jobs_notice(config.jobs, machine, limits), file=sys.stderr, flush=True)
     group = batch_group(machine) if todo else None
@@ -238,13 +261,13 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
     stop = threading.Event()
 
     def one(item):
-        sub, name, fp = item
+        sub, name, fp, late = item
         topics = {t: c for t, c in plan.items() if TOPICS[t].filename in sub.files} \
             if config.public_only else plan
         result = grade_submission(sub, topics, reference, pool, config, stop)
         if stop.is_set():
             raise Interrupted(name)             # possibly cut short: never written
-        g = write_submission(out, name, result, config, fp)
+        g = write_submission(out, name, result, config, fp, late)
         with lock:
             graded.append(g)
             write_gradebook(out, graded, roster)

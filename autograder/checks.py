@@ -147,9 +147,10 @@ def collect(module, mistakes=None) -> TopicChecks:
     """A check module's checks; a hidden module's come with the bank's known mistakes
     (autograder/bank/<topic>.py), which the grader tries when one of them fails."""
     if mistakes is None:
-        from . import variants
-        hidden = module.__name__ == f"autograder.hidden.{module.TOPIC}"
-        mistakes = variants.mistakes(module.TOPIC) if hidden else ()
+        mistakes = ()
+        if getattr(module, "__name__", "") == f"autograder.hidden.{module.TOPIC}":
+            from . import variants          # the grader's side only: the student kit has no bank
+            mistakes = variants.mistakes(module.TOPIC)
     return TopicChecks(topic=module.TOPIC, checks=list(getattr(module, "CHECKS", [])),
                        mistakes=list(mistakes),
                        placement_points=float(getattr(module, "PLACEMENT_POINTS", 0.0)),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .outcome import Outcome
 from .report import _points
-from .scoring import Score, score
+from .scoring import Score, score, with_late
 
 CAUSE = "Likely cause: "
 SLOWEST = 10            # rows in "Slowest submissions"
@@ -67,19 +67,21 @@ def load(out: Path, names: list[str]) -> list[Row]:
     rows, anchors = [], set()
     for name in sorted(set(names)):
         folder = out / name
-        outcomes, notes, seconds = [], [], 0.0
+        outcomes, notes, seconds, late = [], [], 0.0, None
         try:
             data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
             outcomes = [Outcome(**o) for o in data["extra_data"]["outcomes"]]
             notes = [str(n) for n in data["extra_data"].get("notes", [])]
             seconds = float(data.get("execution_time", 0))
+            late = data["extra_data"].get("late")            # course.toml's late policy
         except (OSError, ValueError, KeyError, TypeError) as exc:
             notes = [f"results.json could not be read ({type(exc).__name__})"]
         try:
             text = (folder / "feedback.txt").read_text(encoding="utf-8")
         except (OSError, ValueError):
             text = "(no feedback.txt)"
-        rows.append(Row(name, _anchor(name, anchors), score(outcomes), seconds, tuple(notes),
+        total = with_late(score(outcomes), late)
+        rows.append(Row(name, _anchor(name, anchors), total, seconds, tuple(notes),
                         tuple(outcomes), text))
     return rows
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from . import i18n
 from .config import Config
 from .topics import ROOT, TOPICS
 
@@ -51,6 +52,23 @@ def _roster(path: str | None):
         raise SystemExit(f"error: {exc}") from None
 
 
+def _course(path: str | None):
+    """course.toml as a Course, or None; a file that cannot be used stops the command (exit 2)."""
+    if path is None:
+        return None
+    from .course import CourseError, load
+    try:
+        return load(Path(path))
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _language(args, course) -> str:
+    """--lang when given, else the course file's language, else English."""
+    return getattr(args, "lang", None) or (course.language if course is not None else "en")
+
+
 def _roster_report(names: list[str], roster) -> None:
     from .gradebook import roster_notes
     unmatched, missing = roster_notes(names, roster)
@@ -64,8 +82,13 @@ def _roster_report(names: list[str], roster) -> None:
 
 def cmd_grade(args) -> int:
     from .batch import grade_batch, hidden_plan, print_summary
-    config = Config(devices=args.device, topics=_topics(args.topic), base_seed=args.seed,
-                    jobs=args.jobs, timeout_scale=args.timeout_scale)
+    course = _course(args.course)
+    config = Config(topics=_topics(args.topic), base_seed=args.seed, jobs=args.jobs)
+    config = course.configure(config) if course is not None else config    # then the command line's
+    config = replace(config, devices=args.device or config.devices,
+                     timeout_scale=args.timeout_scale or config.timeout_scale)
+    args.lang = _language(args, course)
+    i18n.set_language(args.lang)                        # the feedback's language (autograder/i18n.py)
     plan = None
     if args.only:
         plan = _only(hidden_plan(config.topics), args.only, "hidden")
@@ -81,6 +104,10 @@ def cmd_grade(args) -> int:
         print("error: --out is required (it may be left out only with --only)", file=sys.stderr)
         return 2
     roster = _roster(args.roster)
+    if config.late and (roster is None or not config.due):
+        print(f"warning: {args.course} has a late policy, but it needs "
+              + ("a due date (due = ...)" if not config.due else "--roster with a submitted_at column")
+              + "; it is not applied (each submission's feedback says so)", file=sys.stderr)
     started = time.monotonic()
     from .progress import for_terminal                  # bar, plain lines, --json or --quiet
     progress = for_terminal(args.quiet, args.json)
@@ -112,7 +139,7 @@ def cmd_grade(args) -> int:
         print()
     if args.only and not args.json:     # one check rerun: its whole feedback, reproduction included
         for g in graded:
-            print((Path(args.out) / g.name / "feedback.txt").read_text())
+            print((Path(args.out) / g.name / "instructor.txt").read_text())
     if not quiet:
         print_summary(graded)
     if roster is not None and args.shard is None:
@@ -151,6 +178,8 @@ def cmd_check(args) -> int:
     """Students: the public checks of one or more topics, on their own assignments/ folder."""
     from .batch import grade_batch
     root = Path(args.root).resolve()
+    i18n.set_language(args.lang)
+    _ = i18n._
     topics = _topics(args.topic) or tuple(TOPICS)
     files = {}
     for name in topics:
@@ -159,7 +188,8 @@ def cmd_check(args) -> int:
         if path.exists():
             files[topic.filename] = path
     if not files:
-        print(f"No assignment files found under {root}/assignments.", file=sys.stderr)
+        print(_("No assignment files found under {folder}.").format(folder=f"{root}/assignments"),
+              file=sys.stderr)
         return 2
     import tempfile, shutil
     with tempfile.TemporaryDirectory(prefix="ag-check-") as tmp:
@@ -174,7 +204,8 @@ def cmd_check(args) -> int:
         from .batch import public_plan
         plan = public_plan(topics, root)
         if not plan:
-            print("No public checks found for: " + ", ".join(topics), file=sys.stderr)
+            print(_("No public checks found for: {topics}").format(topics=", ".join(topics)),
+                  file=sys.stderr)
             return 2
         if args.only:
             plan = _only(plan, args.only)
@@ -182,7 +213,8 @@ def cmd_check(args) -> int:
                 return 2
         grade_batch([sub], Path(tmp) / "out", config, plan=plan, regrade=True)
         text = (Path(tmp) / "out" / "my-work" / "feedback.txt").read_text()
-        print(text.replace("Feedback for my-work:", "Public checks on your code:", 1))
+        print(text.replace(_("Feedback for {name}:").format(name="my-work"),
+                           _("Public checks on your code:"), 1))
     return 0
 
 
@@ -196,7 +228,9 @@ def _only(plan: dict, wanted: list[str], kind: str = "public"):
             names[c.id] = {c.id}
     unknown = [w for w in wanted if w not in names]
     if unknown:
-        print(f"No {kind} check named {', '.join(unknown)}. The checks are:\n  "
+        message = i18n._("No public check named {names}. The checks are:") if kind == "public" \
+            else i18n._("No hidden check named {names}. The checks are:")
+        print(message.format(names=", ".join(unknown)) + "\n  "
               + "\n  ".join(sorted(k for k in names if "/" in k)), file=sys.stderr)
         return None
     keep = set().union(*(names[w] for w in wanted))
@@ -237,25 +271,47 @@ def cmd_audit(args) -> int:
 
 def cmd_export(args) -> int:
     """Instructors: the assignment in another platform's format."""
-    from .exporters.gradescope import autograder_zip
-    names = autograder_zip(Path(args.out), ROOT, args.hidden_visibility)
+    from .exporters.gradescope import HIDDEN_VISIBILITY, autograder_zip
+    course = _course(args.course)                 # checked here, shipped as course.toml
+    visibility = args.hidden_visibility or (course.hidden_visibility if course else HIDDEN_VISIBILITY)
+    names = autograder_zip(Path(args.out), ROOT, visibility,
+                           Path(args.course) if course is not None else None)
     print(f"wrote {args.out} ({len(names)} files): upload it as the assignment's autograder "
           "(Ubuntu 24.04 base image); hidden checks are shown "
-          f"{args.hidden_visibility.replace('_', ' ')}, public checks at once")
+          f"{visibility.replace('_', ' ')}, public checks at once"
+          + (f"; graded with {args.course}" if course is not None else ""))
     return 0
 
 
 def cmd_gradescope_run(args) -> int:
     """Inside Gradescope's container (run_autograder): grade the upload, write results.json."""
     from .on_gradescope import run
-    return run(Path(args.submission), Path(args.results), args.hidden_visibility, args.device)
+    return run(Path(args.submission), Path(args.results), args.hidden_visibility, args.device,
+               Path(args.course) if args.course else None,
+               Path(args.metadata) if args.metadata else None, getattr(args, "lang", None))
+
+
+def cmd_course(args) -> int:
+    """Instructors: validate course.toml and print the settings grading would use."""
+    from .course import CourseError, describe, list_checks, load
+    try:
+        course = load(Path(args.file))
+    except CourseError as exc:
+        print(exc, file=sys.stderr)
+        if args.checks:
+            print(list_checks())
+        return 1
+    print(describe(course))
+    if args.checks:
+        print("\nchecks (id and points as the checks define them):\n" + list_checks())
+    return 0
 
 
 def cmd_release(args) -> int:
     """Instructors: the student kit (stubs, notebooks, public checks, the checker) in OUT_DIR."""
     from .release import ReleaseError, build
     try:
-        kit = build(Path(args.out_dir), lang=args.lang)
+        kit = build(Path(args.out_dir), lang=_language(args, _course(args.course)))
     except ReleaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.status
@@ -274,11 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("submissions", nargs="+", help="a submission, or a folder of submissions")
     g.add_argument("--out", help="folder for results.json, feedback and gradebook.csv (required "
                    "unless --only is given)")
-    g.add_argument("--device", type=_devices, default=("cpu", "cuda"), help="cpu, cuda or all (default: all)")
+    g.add_argument("--device", type=_devices, help="cpu, cuda or all (default: the course file's, or all)")
     g.add_argument("--topic", action="append", help="grade only this topic (repeatable)")
     g.add_argument("--seed", type=int, default=Config.base_seed, help="base seed for every check's inputs")
     g.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel")
-    g.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every time limit")
+    g.add_argument("--timeout-scale", type=float,
+                   help="multiply every time limit (default: the course file's, or 1)")
+    g.add_argument("--course", metavar="TOML",
+                   help="course.toml: points, visibility, language, limits, devices, late policy")
     g.add_argument("--regrade", action="store_true", help="grade again even if results are up to date")
     g.add_argument("--shard", type=_shard, metavar="K/N",
                    help="grade only shard K of N (a stable split by submission name); merge afterwards")
@@ -292,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true",
                    help="print one JSON line per finished submission on stdout (name, score, "
                         "max_score, seconds, topics, reused), and nothing else there")
+    g.add_argument("--lang", choices=i18n.LANGS,
+                   help="the language of the feedback (default: the course file's, or en)")
     g.set_defaults(func=cmd_grade)
 
     m = sub.add_parser("merge", help="instructors: merge the output folders of a sharded batch")
@@ -308,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only this check (its name, as in the feedback; repeatable)")
     c.add_argument("--seed", type=int, default=Config.base_seed,
                    help="base seed for every check's inputs (the feedback says which was used)")
+    c.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT,
+                   help="the language of the feedback: en (default) or ru")
     c.set_defaults(func=cmd_check)
 
     a = sub.add_parser("audit", help="maintainers: are known bugs caught and correct variants passed?")
@@ -326,21 +389,37 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="instructors: the assignment for another platform")
     e.add_argument("platform", choices=["gradescope"])
     e.add_argument("out", help="the file to write (gradescope: the autograder .zip)")
-    e.add_argument("--hidden-visibility", choices=VISIBILITIES, default=HIDDEN_VISIBILITY,
-                   help="when students see the hidden checks' cases (public ones: at once)")
+    e.add_argument("--hidden-visibility", choices=VISIBILITIES,
+                   help="when students see the hidden checks' cases (public ones: at once; default: "
+                        f"the course file's, or {HIDDEN_VISIBILITY})")
+    e.add_argument("--course", metavar="TOML", help="course.toml to ship in the zip and grade with")
     e.set_defaults(func=cmd_export)
 
     r = sub.add_parser("gradescope-run", help="inside Gradescope: grade one upload (run_autograder)")
     r.add_argument("submission", help="the upload's folder (/autograder/submission)")
     r.add_argument("--results", required=True, help="where results.json goes")
-    r.add_argument("--hidden-visibility", choices=VISIBILITIES, default=HIDDEN_VISIBILITY)
-    r.add_argument("--device", type=_devices, default=("cpu", "cuda"))
+    r.add_argument("--hidden-visibility", choices=VISIBILITIES,
+                   help=f"default: the course file's, or {HIDDEN_VISIBILITY}")
+    r.add_argument("--device", type=_devices, help="default: the course file's, or all")
+    r.add_argument("--course", metavar="TOML", help="the course.toml the zip ships")
+    r.add_argument("--metadata", metavar="JSON",
+                   help="Gradescope's submission_metadata.json (the late policy's times)")
     r.set_defaults(func=cmd_gradescope_run)
 
     k = sub.add_parser("release", help="instructors: write the student kit (nothing hidden in it)")
     k.add_argument("out_dir", help="folder for the kit (absent, empty, or an earlier kit)")
-    k.add_argument("--lang", choices=("en", "ru"), default="en", help="the kit's language (default en)")
+    k.add_argument("--lang", choices=("en", "ru"),
+                   help="the kit's language (default: the course file's, or en)")
+    k.add_argument("--course", metavar="TOML", help="course.toml (its language)")
     k.set_defaults(func=cmd_release)
+
+    cc = sub.add_parser("course", help="instructors: check a course.toml").add_subparsers(
+        dest="action", required=True)
+    ck = cc.add_parser("check", help="validate course.toml and print the effective settings")
+    ck.add_argument("file", help="the course file (course.toml)")
+    ck.add_argument("--checks", action="store_true",
+                    help="also list every check id a course may give points to")
+    ck.set_defaults(func=cmd_course)
 
     s = sub.add_parser("stubs", help="generate assignments/ stubs from solutions/")
     s.add_argument("--check", action="store_true", help="only report stubs that drifted")
@@ -351,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with i18n.language(i18n.current()):      # a command's --lang ends with it (in-process calls)
+            return args.func(args)
     except BrokenPipeError:
         return 0

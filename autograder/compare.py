@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from .i18n import _
+
 # (rtol, atol) per dtype, for values compared with the reference run on the same device.
 # Set from the worst honest error seen over the correct variants (tests/test_tolerances.py),
 # with a margin; TF32 is turned off on both sides, so CUDA shares the table.
@@ -47,20 +49,23 @@ def compare(name: str, got: Any, expected: Any, scale: float = 1.0) -> Mismatch 
         for key, value in expected.items():
             if key not in got:
                 return Mismatch(_join(name, key), "missing",
-                                f"{_join(name, key)} is missing (expected {_describe(value)}).")
+                                _("{name} is missing (expected {expected}).").format(
+                                    name=_join(name, key), expected=_describe(value)))
             found = compare(_join(name, key), got[key], value, scale)
             if found:
                 return found
         extra = [k for k in got if k not in expected]
         if extra:
-            return Mismatch(name, "extra", f"{name} has unexpected entries: "
-                            + ", ".join(repr(k) for k in extra[:5]) + ".")
+            return Mismatch(name, "extra", _("{name} has unexpected entries: {keys}.").format(
+                name=name, keys=", ".join(repr(k) for k in extra[:5])))
         return None
     if isinstance(expected, (list, tuple)):
         if not isinstance(got, (list, tuple)):
-            return _type(name, got, f"a {type(expected).__name__} of {len(expected)} values")
+            return _type(name, got, _("a {kind} of {n} values").format(
+                kind=type(expected).__name__, n=len(expected)))
         if len(got) != len(expected):
-            return Mismatch(name, "shape", f"{name} has {len(got)} entries; expected {len(expected)}.")
+            return Mismatch(name, "shape", _("{name} has {got} entries; expected {expected}.").format(
+                name=name, got=len(got), expected=len(expected)))
         for i, (g, e) in enumerate(zip(got, expected)):
             found = compare(f"{name}[{i}]", g, e, scale)
             if found:
@@ -68,11 +73,12 @@ def compare(name: str, got: Any, expected: Any, scale: float = 1.0) -> Mismatch 
         return None
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
         if got != expected or type(got) is not type(expected):
-            return Mismatch(name, "values", f"{name} is {_describe(got)}; expected {_describe(expected)}.")
+            return Mismatch(name, "values", _is_expected().format(
+                name=name, got=_describe(got), expected=_describe(expected)))
         return None
     if isinstance(expected, (int, float)):
         if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return _type(name, got, f"a number ({expected!r})")
+            return _type(name, got, _("a number ({expected})").format(expected=repr(expected)))
         rtol, atol = PYTHON_FLOAT[0] * scale, PYTHON_FLOAT[1] * scale
         if isinstance(expected, int) and isinstance(got, int):
             ok = got == expected
@@ -81,30 +87,34 @@ def compare(name: str, got: Any, expected: Any, scale: float = 1.0) -> Mismatch 
         else:
             ok = math.isclose(got, expected, rel_tol=rtol, abs_tol=atol)
         if not ok:
-            return Mismatch(name, "values", f"{name} is {got!r}; expected {expected!r} "
-                            f"(tolerance {atol:.0e} + {rtol:.0e} * |expected|).")
+            return Mismatch(name, "values", _(
+                "{name} is {got}; expected {expected} (tolerance {atol:.0e} + {rtol:.0e} * "
+                "|expected|).").format(name=name, got=repr(got), expected=repr(expected),
+                                      atol=atol, rtol=rtol))
         return None
     # Handles (modules, optimizers...): only their presence is compared.
     if type(got).__name__ == "Ref" and type(expected).__name__ == "Ref":
         return None
     return None if got == expected else Mismatch(
-        name, "values", f"{name} is {_describe(got)}; expected {_describe(expected)}.")
+        name, "values", _is_expected().format(name=name, got=_describe(got), expected=_describe(expected)))
 
 
 def _compare_tensor(name: str, got: Any, expected: torch.Tensor, scale: float) -> Mismatch | None:
     if not isinstance(got, torch.Tensor):
-        return _type(name, got, f"a tensor of shape {tuple(expected.shape)}")
+        return _type(name, got, _("a tensor of shape {shape}").format(shape=tuple(expected.shape)))
     if got.dtype != expected.dtype:
-        return Mismatch(name, "dtype", f"{name} has dtype {_dt(got.dtype)}; expected {_dt(expected.dtype)} "
-                        "(the dtype the inputs came in: compute in it, and create new tensors "
-                        "with dtype=x.dtype or *_like).")
+        return Mismatch(name, "dtype", _(
+            "{name} has dtype {got}; expected {expected} (the dtype the inputs came in: compute "
+            "in it, and create new tensors with dtype=x.dtype or *_like).").format(
+                name=name, got=_dt(got.dtype), expected=_dt(expected.dtype)))
     if got.device.type != expected.device.type:
-        return Mismatch(name, "device", f"{name} is on device {got.device.type}; expected "
-                        f"{expected.device.type} (create new tensors with device=x.device, "
-                        "or with torch.zeros_like and friends).")
+        return Mismatch(name, "device", _(
+            "{name} is on device {got}; expected {expected} (create new tensors with "
+            "device=x.device, or with torch.zeros_like and friends).").format(
+                name=name, got=got.device.type, expected=expected.device.type))
     if got.shape != expected.shape:
-        return Mismatch(name, "shape", f"{name} has shape {tuple(got.shape)}; expected "
-                        f"{tuple(expected.shape)}.")
+        return Mismatch(name, "shape", _("{name} has shape {got}; expected {expected}.").format(
+            name=name, got=tuple(got.shape), expected=tuple(expected.shape)))
     if expected.device.type == "meta" or expected.numel() == 0:
         return None
     got_c, exp_c = got.detach().cpu(), expected.detach().cpu()
@@ -112,9 +122,11 @@ def _compare_tensor(name: str, got: Any, expected: torch.Tensor, scale: float) -
         diff = got_c != exp_c
         if diff.any():
             index = _index(diff.nonzero()[0])
-            return Mismatch(name, "values", f"{name} differs at {diff.sum().item()} of "
-                            f"{diff.numel()} elements; first at index {index}: got "
-                            f"{got_c[index].item()!r}, expected {exp_c[index].item()!r}.")
+            return Mismatch(name, "values", _(
+                "{name} differs at {count} of {total} elements; first at index {index}: got "
+                "{got}, expected {expected}.").format(
+                    name=name, count=diff.sum().item(), total=diff.numel(), index=index,
+                    got=repr(got_c[index].item()), expected=repr(exp_c[index].item())))
         return None
     if exp_c.is_complex():          # compare real and imaginary parts as separate values
         return _compare_tensor(name, torch.view_as_real(got_c.resolve_conj()),
@@ -123,16 +135,18 @@ def _compare_tensor(name: str, got: Any, expected: torch.Tensor, scale: float) -
     wrong_inf = torch.isinf(e) & (g != e) & ~torch.isnan(e)
     if wrong_inf.any():
         index = _index(wrong_inf.nonzero()[0])
-        return Mismatch(name, "values", f"{name} should be {e[index].item()} at index {index}; "
-                        f"got {g[index].item()!r}.")
+        return Mismatch(name, "values", _("{name} should be {expected} at index {index}; "
+                                          "got {got}.").format(
+            name=name, expected=e[index].item(), index=index, got=repr(g[index].item())))
     bad_nonfinite = ~torch.isfinite(g) & torch.isfinite(e)
     if bad_nonfinite.any():
         index = _index(bad_nonfinite.nonzero()[0])
         count = int(bad_nonfinite.sum())
-        return Mismatch(name, "nonfinite", f"{name} contains NaN or inf at {count} of {g.numel()} "
-                        f"elements, first at index {index} (got {g[index].item()!r}, expected "
-                        f"{e[index].item():.6g}): look for a division by zero or a sqrt of a "
-                        "negative number.")
+        return Mismatch(name, "nonfinite", _(
+            "{name} contains NaN or inf at {count} of {total} elements, first at index {index} "
+            "(got {got}, expected {expected:.6g}): look for a division by zero or a sqrt of a "
+            "negative number.").format(name=name, count=count, total=g.numel(), index=index,
+                                       got=repr(g[index].item()), expected=e[index].item()))
     rtol, atol = tolerance(expected.dtype, scale)
     both_nan = torch.isnan(g) & torch.isnan(e)
     same_inf = torch.isinf(g) & (g == e)
@@ -149,11 +163,13 @@ def _compare_tensor(name: str, got: Any, expected: torch.Tensor, scale: float) -
     count = int(bad.sum())
     return Mismatch(
         name, "values",
-        f"{name} differs from the expected value.\n"
-        f"Mismatched elements: {count} / {g.numel()} ({100.0 * count / g.numel():.1f}%); "
-        f"greatest difference at index {index}: got {g[index].item():.8g}, expected "
-        f"{e[index].item():.8g} (absolute {abs_err:.3g}, relative {rel:.3g}; "
-        f"tolerance {atol:.0e} + {rtol:.0e} * |expected|).",
+        _("{name} differs from the expected value.").format(name=name) + "\n" + _(
+            "Mismatched elements: {count} / {total} ({percent:.1f}%); greatest difference at "
+            "index {index}: got {got:.8g}, expected {expected:.8g} (absolute {absolute:.3g}, "
+            "relative {relative:.3g}; tolerance {atol:.0e} + {rtol:.0e} * |expected|).").format(
+                count=count, total=g.numel(), percent=100.0 * count / g.numel(), index=index,
+                got=g[index].item(), expected=e[index].item(), absolute=abs_err, relative=rel,
+                atol=atol, rtol=rtol),
         max_abs=float(err.nan_to_num(float("inf")).max()))
 
 
@@ -179,18 +195,26 @@ def _unravel(flat: int, shape: tuple) -> list[int]:
     return list(reversed(out))
 
 
+def _is_expected() -> str:
+    return _("{name} is {got}; expected {expected}.")
+
+
 def _describe(value) -> str:
     if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)} and dtype {_dt(value.dtype)}"
+        return _("a tensor of shape {shape} and dtype {dtype}").format(
+            shape=tuple(value.shape), dtype=_dt(value.dtype))
     if type(value).__name__ == "Ref":
-        return f"a {value._root} object"
+        return _("a {kind} object").format(kind=value._root)
     if value is None:
         return "None"
     text = repr(value)
-    return text if len(text) <= 80 else f"a {type(value).__name__}"
+    return text if len(text) <= 80 else _("a {kind}").format(kind=type(value).__name__)
 
 
 def _type(name: str, got, wanted: str) -> Mismatch:
     kind = "missing" if got is None else "type"
-    return Mismatch(name, kind, f"{name} is {_describe(got)}; expected {wanted}"
-                    + (" (did the function forget to return it?)." if got is None else "."))
+    if got is None:
+        return Mismatch(name, kind, _("{name} is {got}; expected {expected} (did the function "
+                                      "forget to return it?).").format(
+            name=name, got=_describe(got), expected=wanted))
+    return Mismatch(name, kind, _is_expected().format(name=name, got=_describe(got), expected=wanted))

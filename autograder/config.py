@@ -18,3 +18,9 @@ class Config:
     public_only: bool = False                    # students' `check`: public checks only
     reference: str = "solutions"                 # "solutions" (hidden grading) or "torch" (public checks)
     hidden_visibility: str = "after_due_date"    # Gradescope visibility of hidden checks' cases
+    # From course.toml (autograder/course.py); the defaults are today's behaviour.
+    cpu_seconds: int | None = None               # CPU time of each worker process; None: sandbox.Limits'
+    points: tuple[tuple[str, float], ...] = ()   # check id -> points, resolved; () = the checks' own
+    late: tuple[tuple[float, float], ...] = ()   # (after_hours, multiplier) rows, ascending; () = none
+    due: str = ""                                # the due date, ISO 8601 with a UTC offset; "" = none
+    submitted_at: str = ""                       # one upload's submission time (Gradescope's metadata)

@@ -18,6 +18,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import _
+
 ROSTER_COLUMNS = ("submission", "student_id", "email", "name", "section")
 IDENTITY = ("Student", "SIS User ID", "SIS Login ID", "Section", "Email")
 
@@ -33,11 +35,13 @@ class Student:
     email: str = ""
     name: str = ""
     section: str = ""
+    submitted_at: str = ""      # when it was submitted (ISO 8601): course.toml's late policy
 
 
 def read_roster(path: Path) -> dict[str, Student]:
     """Submission name -> Student. Columns: submission (required), student_id, email,
-    name, section; any others are ignored."""
+    name, section, submitted_at (a date and time, for course.toml's late policy); any
+    others are ignored."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -55,14 +59,22 @@ def read_roster(path: Path) -> dict[str, Student]:
             raise RosterError(f"the roster {path}, line {number}: the submission column is empty")
         if name in students:
             raise RosterError(f"the roster {path}, line {number}: submission {name!r} appears twice")
-        students[name] = Student(name, *(row.get(c, "") for c in ROSTER_COLUMNS[1:]))
+        when = row.get("submitted_at", "")
+        if when:
+            from .course import parse_time
+            try:
+                parse_time(when)
+            except ValueError:
+                raise RosterError(f"the roster {path}, line {number}: submitted_at {when!r} is not a date "
+                                  "and time (write ISO 8601, e.g. 2026-03-02T05:30:00+03:00)") from None
+        students[name] = Student(name, *(row.get(c, "") for c in ROSTER_COLUMNS[1:]), submitted_at=when)
     return students
 
 
 def roster_notes(names: list[str], roster: dict[str, Student]) -> tuple[dict[str, str], list[str]]:
     """(note for each submission with no roster row, roster rows with no submission)."""
-    unmatched = {n: "This submission matches no row of the roster: it is listed under its own "
-                    "name in the gradebook." for n in names if n not in roster}
+    unmatched = {n: _("This submission matches no row of the roster: it is listed under its own "
+                      "name in the gradebook.") for n in names if n not in roster}
     missing = sorted(set(roster) - set(names))
     return unmatched, missing
 

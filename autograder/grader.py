@@ -18,6 +18,7 @@ from . import forbidden, guard, wire
 from .checks import Check, TopicChecks
 from .compare import compare
 from .config import Config
+from .i18n import _, gettext
 from .impl import Impl, RemoteError, WorkerConnection, manual_seed
 from .outcome import Outcome
 from .placement import placement_outcome
@@ -89,21 +90,24 @@ class StudentSession:
             reply = self._request(worker, message, self.config.import_timeout)
         except WorkerTimeout:
             self.imports[topic.name] = ImportState(
-                False, f"Importing {topic.filename} did not finish within "
-                f"{self.config.import_timeout:.0f} s: is there an endless loop or a long "
-                "computation at module level (outside any function)?", status="timeout")
+                False, _("Importing {file} did not finish within {seconds:.0f} s: is there an "
+                         "endless loop or a long computation at module level (outside any "
+                         "function)?").format(file=topic.filename, seconds=self.config.import_timeout),
+                status="timeout")
             worker.close()
             return self.ready_worker(topic)
         except (WorkerDied, wire.WireError) as exc:
             name = forbidden_use(exc, worker)
             if name is not None:
                 self.imports[topic.name] = ImportState(
-                    False, f"Importing {topic.filename} used {name}, which this assignment does "
-                    "not allow (at module level, outside any function). Nothing in it could be "
-                    "graded while it does.", status="forbidden")
+                    False, _("Importing {file} used {name}, which this assignment does not allow "
+                             "(at module level, outside any function). Nothing in it could be "
+                             "graded while it does.").format(file=topic.filename, name=name),
+                    status="forbidden")
             else:
                 self.imports[topic.name] = ImportState(
-                    False, f"Importing {topic.filename} stopped the worker: {exc}.",
+                    False, _("Importing {file} stopped the worker: {error}.").format(
+                        file=topic.filename, error=exc),
                     detail=worker.output_log())
             worker.close()
             return self.ready_worker(topic)
@@ -133,7 +137,7 @@ def forbidden_use(error: BaseException | None, worker: Worker | None) -> str | N
     lines = worker.output_log(limit=1 << 20).splitlines() if worker is not None else []
     names = [line[len(guard.LOG_PREFIX):].strip() for line in lines if line.startswith(guard.LOG_PREFIX)]
     name = names[-1][:120] if names else ""
-    return name or "a forbidden PyTorch built-in"
+    return name or _("a forbidden PyTorch built-in")
 
 
 def graded_name(topic: Topic) -> str:
@@ -143,17 +147,18 @@ def graded_name(topic: Topic) -> str:
 
 def import_failure(topic: Topic, error: dict) -> ImportState:
     kind, msg, line = error.get("type"), error.get("message", ""), error.get("line")
-    where = f" (line {line})" if line else ""
+    where = _(" (line {line})").format(line=line) if line else ""
     if kind in ("SyntaxError", "IndentationError", "TabError"):
-        text = f"{topic.filename} has a syntax error{where}: {msg}. Nothing in it could be graded."
+        text = _("{file} has a syntax error{where}: {message}. Nothing in it could be graded.")
     elif kind == "BlockingIOError" or "Resource temporarily unavailable" in str(msg):
-        text = (f"{topic.filename} started more processes or threads than a worker may have{where} "
-                f"({msg}): a fork or thread loop at import? Nothing in it could be graded.")
+        text = _("{file} started more processes or threads than a worker may have{where} "
+                 "({message}): a fork or thread loop at import? Nothing in it could be graded.")
     elif kind in ("ModuleNotFoundError", "ImportError"):
-        text = (f"{topic.filename} could not be imported{where}: {msg}. Only torch, numpy and "
-                "the course's own modules are available.")
+        text = _("{file} could not be imported{where}: {message}. Only torch, numpy and the "
+                 "course's own modules are available.")
     else:
-        text = f"{topic.filename} raised {kind} when imported{where}: {msg}."
+        text = _("{file} raised {kind} when imported{where}: {message}.")
+    text = text.format(file=topic.filename, where=where, message=msg, kind=kind)
     return ImportState(False, text, detail=error.get("traceback", ""))
 
 
@@ -175,14 +180,15 @@ class CaseRunner:
     def outcome(self, check: Check, device: str, share: float, status: str, message: str = "",
                 detail: str = "") -> Outcome:
         earned = share if status == "passed" else 0.0
-        return Outcome(check.id, device, check.topic, check.title, status, earned, share,
+        return Outcome(check.id, device, check.topic, gettext(check.title), status, earned, share,
                        message, detail, check.public, check.seed(self.config.base_seed))
 
     def run(self, check: Check, device: str, share: float) -> Outcome:
         state = self.session.imports.get(self.topic.name)
         if self.topic.filename not in self.session.submission.files:
             return self.outcome(check, device, share, "not_implemented",
-                                f"{self.topic.filename} was not found in the submission.")
+                                _("{file} was not found in the submission.").format(
+                                    file=self.topic.filename))
         if state is not None and not state.ok:
             return self.outcome(check, device, share, state.status, state.message, state.detail)
         seed = check.seed(self.config.base_seed)
@@ -191,16 +197,18 @@ class CaseRunner:
             expected = self.reference.expected(check, device, seed)
             if expected.error is not None:
                 return self.outcome(check, device, share, "error",
-                                    "The grader could not compute the expected values for this "
-                                    "case; it is not counted against you. Please tell your instructor.",
+                                    _("The grader could not compute the expected values for this "
+                                      "case; it is not counted against you. Please tell your "
+                                      "instructor."),
                                     f"reference failed: {expected.error!r}")
         timeout = (check.timeout or self.topic.timeout) * self.config.timeout_scale
         try:
             impl = self.session.impl(self.topic, timeout)
         except (WorkerDied, wire.WireError) as exc:
             return self.outcome(check, device, share, "error",
-                                "The grader could not start the process that runs your code; this is "
-                                "not your fault: please tell your instructor.", f"worker start: {exc}")
+                                _("The grader could not start the process that runs your code; "
+                                  "this is not your fault: please tell your instructor."),
+                                f"worker start: {exc}")
         state = self.session.imports.get(self.topic.name)
         if state is not None and not state.ok:
             return self.outcome(check, device, share, state.status, state.message, state.detail)
@@ -218,7 +226,8 @@ class CaseRunner:
             try:
                 verdict = check.judge(got.outputs)
             except Exception as exc:          # noqa: BLE001 - a value the judge could not read
-                verdict = f"The check could not use what your code returned: {exc}."
+                verdict = _("The check could not use what your code returned: {error}.").format(
+                    error=exc)
             if isinstance(verdict, tuple):    # (fraction of the points, message): partial credit
                 fraction, message = verdict
                 fraction = min(1.0, max(0.0, float(fraction)))
@@ -237,52 +246,49 @@ class CaseRunner:
             return self.outcome(check, device, share, "failed", message)
         extra = sorted(got.mutated - expected.mutated, key=str)
         if extra:
-            call, key = extra[0]
-            what = f"argument {key}" if isinstance(key, int) else f"argument '{key}'"
-            return self.outcome(check, device, share, "failed",
-                                f"{call}(...) modified its {what} in place; it must leave its "
-                                "inputs unchanged (work on a new tensor, or clone first).")
+            return self.outcome(check, device, share, "failed", in_place_message(*extra[0], True))
         missing = sorted(expected.mutated - got.mutated, key=str)
         if missing:
-            call, key = missing[0]
-            what = f"argument {key}" if isinstance(key, int) else f"argument '{key}'"
-            return self.outcome(check, device, share, "failed",
-                                f"{call}(...) should update its {what} in place (the same tensor "
-                                "object, e.g. with .copy_() or .mul_()), but left it unchanged.")
+            return self.outcome(check, device, share, "failed", in_place_message(*missing[0], False))
         return self.outcome(check, device, share, "passed")
 
     def _failed_run(self, check: Check, device: str, share: float, error: BaseException,
                     seed: int) -> Outcome:
         if isinstance(error, WorkerTimeout):
-            return self.outcome(check, device, share, "timeout",
-                                f"Your code did not finish within {self.session.config.timeout_scale * (check.timeout or self.topic.timeout):.0f} s "
-                                "on this check (an endless loop, or a very slow Python loop over elements?).")
+            return self.outcome(check, device, share, "timeout", _(
+                "Your code did not finish within {seconds:.0f} s on this check (an endless loop, "
+                "or a very slow Python loop over elements?).").format(
+                    seconds=self.session.config.timeout_scale * (check.timeout or self.topic.timeout)))
         if isinstance(error, WorkerDied):
             name = forbidden_use(error, self.session.worker)
             if name is not None:
                 return self.outcome(check, device, share, "forbidden", forbidden_message([name]))
             detail = self.session.worker.output_log() if self.session.worker else ""
             return self.outcome(check, device, share, "error",
-                                f"Your code stopped the grading process: {error}.", detail)
+                                _("Your code stopped the grading process: {error}.").format(error=error),
+                                detail)
         if isinstance(error, RemoteError):
             info = error.info
-            where = f" ({info.get('file')}, line {info['line']})" if info.get("line") and info.get("file") else ""
+            where = _(" ({file}, line {line})").format(file=info.get("file"), line=info["line"]) \
+                if info.get("line") and info.get("file") else ""
             msg = str(info.get("message") or "")
             if error.is_a("NotImplementedError") and msg.startswith("Task "):
                 return self.outcome(check, device, share, "not_implemented",
-                                    f"Not attempted yet ({msg.rstrip('.')}).")
+                                    _("Not attempted yet ({task}).").format(task=msg.rstrip(".")))
             return self.outcome(check, device, share, "error",
-                                f"Your code raised {info.get('type')}{where}: {info.get('message')}"
+                                _("Your code raised {kind}{where}: {message}").format(
+                                    kind=info.get("type"), where=where, message=info.get("message"))
                                 + self._diagnose_error(check, device, seed, error),
                                 str(info.get("traceback", "")))
         if isinstance(error, wire.WireError):
             if self.session.worker is not None:
                 self.session.worker.kill()          # its later replies could be out of step
             return self.outcome(check, device, share, "error",
-                                f"Your code returned something that could not be read back: {error}.")
+                                _("Your code returned something that could not be read back: "
+                                  "{error}.").format(error=error))
         return self.outcome(check, device, share, "error",
-                            f"The check could not use what your code returned: "
-                            f"{type(error).__name__}: {error}.")
+                            _("The check could not use what your code returned: {error}.").format(
+                                error=f"{type(error).__name__}: {error}"))
 
     def _forbidden_in_source(self, calls: list[str]) -> str:
         """Forbidden names in the source of what the driver called (or at module level).
@@ -296,7 +302,8 @@ class CaseRunner:
         for finding in self.static:
             if finding.scope is None or finding.scope in called:
                 lines.setdefault(finding.name, finding.line)
-        return forbidden_message([f"{n} (line {line})" for n, line in sorted(lines.items())])
+        return forbidden_message([_("{name} (line {line})").format(name=n, line=line)
+                                  for n, line in sorted(lines.items())])
 
     def _mistaken_runs(self, check: Check, device: str, seed: int):
         """(mistake, the reference's run with that mistake) for each mistake of this check."""
@@ -317,6 +324,8 @@ class CaseRunner:
                 continue
             if all(compare(n, got.outputs.get(n), v, check.tolerance) is None
                    for n, v in wrong.outputs.items()):
+                # English on purpose: a marker read back (report.py, audit, class report); report.py
+                # shows it in the course's language (i18n.localize_causes)
                 return f"\nLikely cause: {mistake.message}"
         return ""
 
@@ -364,7 +373,8 @@ def grade_submission(submission: Submission, plan: dict[str, TopicChecks], refer
                 for device in absent:
                     if device in check.devices:
                         result.outcomes.append(runner.outcome(
-                            check, device, 0.0, "skipped", f"No {device.upper()} device on this machine."))
+                            check, device, 0.0, "skipped",
+                            _("No {device} device on this machine.").format(device=device.upper())))
             if stop is not None and stop.is_set():
                 raise Interrupted(submission.name)
             if topic_checks.placement_points:
@@ -380,11 +390,22 @@ def forbidden_message(parts: list[str]) -> str:
     if not parts:
         return ""
     if any(p.split(" ")[0] in TAMPER or p.split(" ")[0].startswith(TAMPER) for p in parts):
-        return (f"Your code uses {', '.join(parts)}: it reaches into PyTorch's dispatcher or the "
-                "process's memory, which is not allowed in any topic. This check earns no credit "
-                "while it does.")
-    return (f"Your code uses {', '.join(parts)}, which this assignment does not allow: the point "
-            "is to write it yourself. This check earns no credit while it is used.")
+        return _("Your code uses {names}: it reaches into PyTorch's dispatcher or the process's "
+                 "memory, which is not allowed in any topic. This check earns no credit while it "
+                 "does.").format(names=", ".join(parts))
+    return _("Your code uses {names}, which this assignment does not allow: the point is to write "
+             "it yourself. This check earns no credit while it is used.").format(names=", ".join(parts))
+
+
+def in_place_message(call: str, key, changed: bool) -> str:
+    """An argument changed in place that must not be, or left alone that must be updated."""
+    what = _("argument {key}").format(key=key) if isinstance(key, int) \
+        else _("argument '{key}'").format(key=key)
+    if changed:
+        return _("{call}(...) modified its {what} in place; it must leave its inputs unchanged "
+                 "(work on a new tensor, or clone first).").format(call=call, what=what)
+    return _("{call}(...) should update its {what} in place (the same tensor object, e.g. with "
+             ".copy_() or .mul_()), but left it unchanged.").format(call=call, what=what)
 
 
 def static_findings(submission: Submission, topic: Topic):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import re
 
+from .i18n import _
+
 # Cell magics whose body is Python that Jupyter runs: the body stays, in place. Any
 # other cell magic (%%bash, %%writefile, %%html, %%script ...) is not Python run by
 # the kernel, and its cell contributes nothing.
@@ -28,7 +30,7 @@ def module_source(rel: str, text: str, problems: list[str]) -> str | None:
     if cells is None:
         return None
     if not cells:
-        problems.append(f"{rel} has no code cells.")
+        problems.append(_("{path} has no code cells.").format(path=rel))
         return None
     from IPython.core.inputtransformer2 import TransformerManager   # only once a notebook is read
     ipython = TransformerManager()
@@ -38,8 +40,9 @@ def module_source(rel: str, text: str, problems: list[str]) -> str | None:
         if error is None:
             chunks.append(code)
         else:
-            problems.append(f"{rel}: code cell {number} is not valid Python ({error}); "
-                                "it was left out, as Jupyter would run the other cells without it.")
+            problems.append(_("{path}: code cell {number} is not valid Python ({error}); it was "
+                              "left out, as Jupyter would run the other cells without it.").format(
+                path=rel, number=number, error=error))
     if not chunks:
         return None
     # Jupyter compiles each cell alone, so `from __future__` may sit in any cell;
@@ -63,7 +66,8 @@ def _code_cells(rel: str, text: str, problems: list[str]) -> list[str] | None:
             raise TypeError("'cells' is not a list")
     except Exception as exc:          # nbformat raises many kinds for a malformed notebook
         why = (str(exc).splitlines() or [""])[0][:200]
-        problems.append(f"{rel} is not a valid notebook ({exc.__class__.__name__}: {why}).")
+        problems.append(_("{path} is not a valid notebook ({error}).").format(
+            path=rel, error=f"{exc.__class__.__name__}: {why}"))
         return None
     sources = []
     for cell in cells:
@@ -101,7 +105,7 @@ def _cell_code(ipython, source: str) -> tuple[str, str | None]:
             return f"{header}# (a %%{name} cell: not run by the grader)\n", None
         header += f"# %%{name}\n"
     code = _replace_ipython_calls(code, tree)
-    _, error = _parse(code)
+    _tree, error = _parse(code)
     return header + code, error
 
 
@@ -111,7 +115,7 @@ def _parse(code: str) -> tuple[ast.Module | None, str | None]:
         tree = ast.parse(code)
         compile(tree, "<cell>", "exec", dont_inherit=True)     # what only the compiler finds
     except SyntaxError as exc:
-        return None, f"line {exc.lineno}: {exc.msg}"
+        return None, _("line {line}: {message}").format(line=exc.lineno, message=exc.msg)
     except (ValueError, RecursionError, MemoryError, SystemError, OverflowError) as exc:
         return None, f"{exc.__class__.__name__}: {exc}"
     return tree, None

@@ -5,6 +5,10 @@ Gradescope puts the student's upload in /autograder/submission and reads
 same engine as `grade` (so the same files get the same score), reports which
 isolation layers worked inside the container, and always leaves a results.json:
 a grader failure becomes a plain sentence for the student, never a missing result.
+
+With the course file the zip ships (course.toml), its settings apply; its late
+policy reads the submission time and the due date from Gradescope's
+/autograder/submission_metadata.json (a student's own due date, an extension, first).
 """
 from __future__ import annotations
 
@@ -13,21 +17,36 @@ import shutil
 import sys
 import tempfile
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
-from . import isolation
+from . import course as courses
+from . import i18n, isolation
 from . import submission as intake
 from .batch import grade_batch, write_atomic
 from .config import Config
 
 
-def run(submission: Path, results: Path, hidden_visibility: str, devices=("cpu", "cuda")) -> int:
+def run(submission: Path, results: Path, hidden_visibility: str | None = None, devices=None,
+        course: Path | None = None, metadata: Path | None = None, lang: str | None = None) -> int:
+    """Grade the upload into `results`. hidden_visibility, devices and lang: the command
+    line's, or None for the course file's (or the defaults); course: its course.toml;
+    metadata: Gradescope's submission_metadata.json (for the late policy)."""
     layers = isolation.detect()
     isolation_line = f"Isolation layers in this container: {', '.join(layers.names())}."
     if layers.missing():
         isolation_line += f" Not available here: {', '.join(layers.missing())}."
     print(isolation_line, file=sys.stderr)
-    config = Config(devices=tuple(devices), jobs=1, hidden_visibility=hidden_visibility)
+    try:
+        config = _config(hidden_visibility, devices, course, metadata, lang)
+    except courses.CourseError as exc:             # checked at export: only a changed grader gets here
+        print(exc, file=sys.stderr)
+        data = {"score": 0.0, "tests": [], "visibility": "visible", "stdout_visibility": "hidden",
+                "output": "The autograder's course file cannot be used, so this upload was not graded "
+                          "(the instructor finds why in the autograder's output). This is not a verdict "
+                          "on your work: please tell your instructor."}
+        write_atomic(results, json.dumps(data, indent=1))
+        return 0
     with tempfile.TemporaryDirectory(prefix="ag-gradescope-") as tmp:
         upload = Path(tmp) / "submission"          # one submission, whatever the upload's layout
         try:
@@ -50,6 +69,20 @@ def run(submission: Path, results: Path, hidden_visibility: str, devices=("cpu",
     data.setdefault("extra_data", {})["isolation"] = layers.names()
     write_atomic(results, json.dumps(data, indent=1))
     return 0
+
+
+def _config(hidden_visibility: str | None, devices, course: Path | None, metadata: Path | None,
+            lang: str | None = None) -> Config:
+    config = Config(jobs=1)
+    loaded = courses.load(course) if course is not None else None
+    if lang or loaded is not None:                 # the language of what the student reads
+        i18n.set_language(lang or loaded.language)
+    if loaded is not None:                         # course.toml, shipped in the zip
+        config = loaded.configure(config)
+        submitted_at, due = courses.gradescope_times(metadata) if metadata else ("", "")
+        config = replace(config, submitted_at=submitted_at, due=due or config.due)
+    return replace(config, devices=tuple(devices or config.devices),
+                   hidden_visibility=hidden_visibility or config.hidden_visibility)
 
 
 def _nothing_to_grade(problems: list[str]) -> dict:

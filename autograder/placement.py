@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from . import wire
 from .checks import Check, TopicChecks
 from .compare import compare
+from .i18n import N_, _, gettext
 from .impl import RemoteError
 from .outcome import Outcome
 from .reference import run_driver
@@ -22,7 +23,7 @@ from .sandbox import WorkerDied
 if TYPE_CHECKING:
     from .grader import CaseRunner
 
-PLACEMENT_TITLE = "New tensors are created on the input's device (checked on the 'meta' device)"
+PLACEMENT_TITLE = N_("New tensors are created on the input's device (checked on the 'meta' device)")
 _TO_CPU = re.compile(r"\.cpu\(|\.numpy\(|['\"]cpu['\"]")
 
 
@@ -66,7 +67,7 @@ def placement_outcome(runner: CaseRunner, topic_checks: TopicChecks, on_cpu: dic
                     check, f"{info.get('type')}: {message}", line, text))
             if "Cannot copy out of meta tensor" in message and _TO_CPU.search(text):
                 return runner.outcome(probe, "meta", points, "failed", _placement_message(
-                    check, "a tensor is moved to the CPU", line, text))
+                    check, _("a tensor is moved to the CPU"), line, text))
             continue                                    # inconclusive on meta
         if got.error is not None:
             continue
@@ -79,15 +80,16 @@ def placement_outcome(runner: CaseRunner, topic_checks: TopicChecks, on_cpu: dic
     if ran == 0 and "passed" not in statuses:   # nothing works yet: nothing to probe
         status = "not_implemented" if statuses <= {"not_implemented"} else "failed"
         return runner.outcome(probe, "meta", points, status,
-                              "Device placement is checked on code that passes on the CPU; "
-                              "no check passes yet.")
+                              _("Device placement is checked on code that passes on the CPU; "
+                                "no check passes yet."))
     # Passing code whose meta runs were all inconclusive (.item(), a slow machine) keeps the
     # point: failing a correct student is worse than missing a device bug the GPU run catches.
     return runner.outcome(probe, "meta", points, "passed")
 
 
 def _placement_message(check: Check, what: str, line, text: str) -> str:
-    where = f" at line {line}: `{text}`" if line else ""
-    return (f"In '{check.title}', run with inputs on another device than the CPU: {what}{where}.\n"
-            "Your code would fail on a GPU. Create new tensors on the input's device "
-            "(device=x.device, or torch.zeros_like(x) and friends) and do not move data to the CPU.")
+    where = _(" at line {line}: `{text}`").format(line=line, text=text) if line else ""
+    return _("In '{title}', run with inputs on another device than the CPU: {what}{where}.\n"
+             "Your code would fail on a GPU. Create new tensors on the input's device "
+             "(device=x.device, or torch.zeros_like(x) and friends) and do not move data to the "
+             "CPU.").format(title=gettext(check.title), what=what, where=where)

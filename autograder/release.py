@@ -33,7 +33,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import stubs, wire
+from . import i18n, stubs, wire
 from .checks import collect
 from .config import Config
 from .topics import ROOT, TAMPER, TOPICS
@@ -41,7 +41,7 @@ from .topics import ROOT, TAMPER, TOPICS
 PACKAGE = "coursecheck"
 KIT_VERSION = "1.0"
 LANGS = ("en", "ru")
-SHARED = ("checks.py", "compare.py", "config.py", "forbidden.py", "impl.py", "outcome.py",
+SHARED = ("checks.py", "compare.py", "config.py", "forbidden.py", "i18n.py", "impl.py", "outcome.py",
           "report.py", "scoring.py", "testfns.py", "wire.py", "worker.py")
 # Text in shipped files that names the grader: (old, new), applied to public checks and notebooks.
 RENAMES = (("from autograder.checks import", f"from {PACKAGE}.checks import"),
@@ -83,14 +83,15 @@ def build(out: Path, lang: str = "en", root: Path = ROOT, base_seed: int = Confi
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     stage.chmod(0o755)                       # mkdtemp's 0700 would follow the kit when shared
     try:
-        notes = _language_notes(lang)
-        plan = _copy_assignments(root, stage)
-        _write_package(root, stage / PACKAGE, plan, base_seed)
-        version = f"{KIT_VERSION}+g{_digest(stage / PACKAGE)[:10]}"
-        wheel = write_wheel(stage / PACKAGE, stage / "dist", version)
-        _write_readme(stage, wheel.name, notes)
+        with i18n.language(lang):
+            plan, untranslated = _copy_assignments(root, stage, lang)
+            _write_package(root, stage / PACKAGE, plan, base_seed, lang)
+            version = f"{KIT_VERSION}+g{_digest(stage / PACKAGE)[:10]}"
+            wheel = write_wheel(stage / PACKAGE, stage / "dist", version)
+            _write_readme(stage, wheel.name)
+        notes = _language_notes(lang, untranslated)
         files = sum(1 for p in stage.rglob("*") if p.is_file()) + 1
-        manifest = {"kit_version": version, "lang": "en", "lang_requested": lang, "notes": list(notes),
+        manifest = {"kit_version": version, "lang": lang, "lang_requested": lang, "notes": list(notes),
                     "base_seed": base_seed, "wheel": f"dist/{wheel.name}",
                     "topics": {t.name: t.folder for t in TOPICS.values()}}
         (stage / "kit.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -103,18 +104,21 @@ def build(out: Path, lang: str = "en", root: Path = ROOT, base_seed: int = Confi
     return Kit(out, out / "dist" / wheel.name, version, files, lang, notes)
 
 
-def _language_notes(lang: str) -> tuple[str, ...]:
-    if lang == "ru":
-        return ("Russian was requested, but the course has no Russian texts yet (stubs, notebooks, "
-                "checks and the checker's messages exist in English only): this kit is in English.",)
-    return ()
+def _language_notes(lang: str, untranslated: list[str]) -> tuple[str, ...]:
+    """For the instructor: what the kit still shows in English (autograder/catalog.py's FULL)."""
+    if lang == "en" or not untranslated:
+        return ()
+    return (f"{len(untranslated)} docstring(s) and notebook cell(s) have no {lang} translation yet "
+            f"and stay in English ({', '.join(sorted(set(u.split(':')[0] for u in untranslated)))}); "
+            "python -m autograder.catalog check lists what is missing",)
 
 
 # ----------------------------------------------------------------------------- assignments
 
-def _copy_assignments(root: Path, stage: Path) -> dict:
-    """Every topic's folder, stubs generated from solutions/; the topics' public checks."""
-    plan = {}
+def _copy_assignments(root: Path, stage: Path, lang: str = "en") -> tuple[dict, list[str]]:
+    """Every topic's folder, stubs generated from solutions/ (docstrings and notebooks' prose
+    in `lang`); the topics' public checks, and what has no translation (msgctxt's)."""
+    plan, untranslated = {}, []
     for topic in TOPICS.values():
         source = topic.assignment_dir(root)
         if not source.is_dir():
@@ -126,9 +130,16 @@ def _copy_assignments(root: Path, stage: Path) -> dict:
                 continue
             if path.name == topic.filename and topic.solution_path(root).exists():
                 text = stubs.make_stub(topic.solution_path(root).read_text(encoding="utf-8"), path.name)
+                if lang != "en":
+                    text, missing = localized_docstrings(text, f"{topic.folder}/{path.name}", lang)
+                    untranslated += missing
                 (target / path.name).write_text(text, encoding="utf-8")
             elif path.suffix in (".py", ".ipynb", ".md", ".txt"):
-                text = _renamed(path.read_text(encoding="utf-8"))
+                text = path.read_text(encoding="utf-8")
+                if lang != "en" and path.suffix == ".ipynb":
+                    text, missing = localized_notebook(text, f"{topic.folder}/{path.name}", lang)
+                    untranslated += missing
+                text = _renamed(text)
                 if path.suffix == ".py" and IMPORTS_GRADER.search(text):
                     raise ReleaseError(f"{path} imports the grader (autograder), which the kit "
                                        "does not ship; import from autograder.checks only")
@@ -138,7 +149,51 @@ def _copy_assignments(root: Path, stage: Path) -> dict:
         public = source / "public_checks.py"
         if public.exists():
             plan[topic.name] = collect(_load(public, f"ag_release_{topic.name}"))
-    return plan
+    return plan, untranslated
+
+
+def localized_docstrings(source: str, prefix: str, lang: str) -> tuple[str, list[str]]:
+    """`source` with each docstring the assignments catalog translates (msgctxt
+    "<prefix>:<qualified name>") replaced, indented as the original; and the contexts
+    left in English."""
+    from .catalog import clean, docstrings
+    books = i18n.catalog(lang, "assignments")
+    lines = source.splitlines(keepends=True)
+    missing = []
+    for qualname, node in sorted(docstrings(source), key=lambda d: -d[1].lineno):
+        context = f"{prefix}:{qualname}"
+        english = clean(node.value)
+        text = books.pgettext(context, english)
+        if text == english:
+            missing.append(context)
+            continue
+        first = lines[node.lineno - 1].encode()
+        last = lines[node.end_lineno - 1].encode()
+        head, tail = first[:node.col_offset].decode(), last[node.end_col_offset:].decode()
+        indent = " " * node.col_offset
+        body = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').splitlines()
+        literal = '"""' + body[0] + "".join("\n" + (indent + b if b.strip() else "") for b in body[1:]) \
+            + (("\n" + indent) if len(body) > 1 else "") + '"""'
+        lines[node.lineno - 1:node.end_lineno] = [head + literal + tail]
+    return "".join(lines), missing
+
+
+def localized_notebook(text: str, context: str, lang: str) -> tuple[str, list[str]]:
+    """The notebook with each markdown cell the catalog translates (msgctxt: the notebook's
+    path in assignments/) in `lang`; code cells as they are. And the cells left in English."""
+    books = i18n.catalog(lang, "assignments")
+    notebook = json.loads(text)
+    missing = []
+    for number, cell in enumerate(notebook["cells"]):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        translated = books.pgettext(context, source)
+        if translated == source:
+            missing.append(f"{context}:cell {number}")
+            continue
+        cell["source"] = translated.splitlines(keepends=True)
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", missing
 
 
 def _renamed(text: str) -> str:
@@ -157,7 +212,7 @@ def _load(path: Path, name: str):
 
 # ----------------------------------------------------------------------------- the package
 
-def _write_package(root: Path, target: Path, plan: dict, base_seed: int) -> None:
+def _write_package(root: Path, target: Path, plan: dict, base_seed: int, lang: str = "en") -> None:
     from .likely_causes import public_mistakes
     shutil.copytree(root / "kit" / PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in SHARED:
@@ -173,7 +228,7 @@ def _write_package(root: Path, target: Path, plan: dict, base_seed: int) -> None
         if any(c.judge is None for c in topic_checks.checks) and not (refs / f"{module}.py").exists():
             raise ReleaseError(f"public checks of {name} compare with a reference, but "
                                f"autograder/torch_refs/{module}.py does not exist")
-    course = {"base_seed": base_seed, "tamper": list(TAMPER),
+    course = {"base_seed": base_seed, "tamper": list(TAMPER), "lang": lang,
               "topics": [{"name": t.name, "folder": t.folder, "module": t.module,
                           "forbidden": list(t.forbidden), "stand_ins": dict(t.stand_ins),
                           "timeout": t.timeout}
@@ -181,6 +236,28 @@ def _write_package(root: Path, target: Path, plan: dict, base_seed: int) -> None
     (target / "course.json").write_text(json.dumps(course, indent=1) + "\n", encoding="utf-8")
     known = public_mistakes(plan, base_seed, root)
     (target / "mistakes.bin").write_bytes(wire.dumps({"base_seed": base_seed, "checks": known}))
+    _write_catalogs(target, plan, known)
+
+
+def _write_catalogs(target: Path, plan: dict, known: dict) -> None:
+    """The checker's catalogs: every language's, cut down to what the kit shows (its own
+    messages, the public checks' titles, the shipped mistakes' messages), so that no hidden
+    check's title or grader-only text ships."""
+    from .catalog import TITLES, code_messages_in, format_po, po_path
+    wanted = set(code_messages_in(target))
+    wanted |= {(None, c.title) for checks in plan.values() for c in checks.checks}
+    wanted |= {(None, m["message"]) for entries in known.values() for m in entries}
+    for lang in i18n.LANGS:
+        source = po_path(lang, i18n.DOMAIN)
+        if lang == "en" or not source.exists():
+            continue
+        entries = [e for e in i18n.read_po(source.read_text(encoding="utf-8"))
+                   if e.msgid and e.key in wanted]
+        for e in entries:
+            e.comments = []
+        path = po_path(lang, i18n.DOMAIN, target / "locale")
+        path.parent.mkdir(parents=True)
+        path.write_text(format_po(entries, lang, TITLES[i18n.DOMAIN]), encoding="utf-8")
 
 
 def _package_files(package: Path) -> list[tuple[str, bytes]]:
@@ -225,48 +302,51 @@ def write_wheel(package: Path, dist: Path, version: str) -> Path:
 
 # ----------------------------------------------------------------------------- README
 
-def _write_readme(stage: Path, wheel: str, notes: tuple[str, ...]) -> None:
+def _write_readme(stage: Path, wheel: str) -> None:
+    """The kit's README, in the language release runs in (i18n.language)."""
+    _ = i18n._
     topics = ", ".join(TOPICS)
-    lines = ["# Modern deep learning: homework kit", ""]
-    lines += [f"Note: {n}" for n in notes] + ([""] if notes else [])
-    lines += [
-        "Each topic is a folder in `assignments/`: the module you complete (every",
-        "`raise NotImplementedError(\"Task ...\")` between `# ===== YOUR CODE` fences), a notebook",
-        "that explains the idea and runs an experiment on your code, and `public_checks.py`.",
+    lines = [
+        _("# Modern deep learning: homework kit"),
         "",
-        "## Install the checker (once)",
+        _("Each topic is a folder in `assignments/`: the module you complete (every\n"
+          "`raise NotImplementedError(\"Task ...\")` between `# ===== YOUR CODE` fences), a notebook\n"
+          "that explains the idea and runs an experiment on your code, and `public_checks.py`."),
         "",
-        "Python 3.10 or later with PyTorch 2.x (Linux, macOS, Windows, Colab). From this folder:",
+        _("## Install the checker (once)"),
+        "",
+        _("Python 3.10 or later with PyTorch 2.x (Linux, macOS, Windows, Colab). From this folder:"),
         "",
         "```",
         f"pip install dist/{wheel}",
         "```",
         "",
-        f"(on Colab: `!pip install dist/{wheel}` after uploading this folder). Without installing,",
-        "the command below also works when run from this folder.",
+        _("(on Colab: `!pip install dist/{wheel}` after uploading this folder). Without installing,\n"
+          "the command below also works when run from this folder.").format(wheel=wheel),
         "",
-        "## Check your work",
+        _("## Check your work"),
         "",
-        "From this folder (or any folder inside it):",
+        _("From this folder (or any folder inside it):"),
         "",
         "```",
-        f"python -m {PACKAGE} check normalization      # or: {topics}",
+        _("python -m {package} check normalization      # or: {topics}").format(package=PACKAGE, topics=topics),
         "```",
         "",
-        "or in a notebook cell:",
+        _("or in a notebook cell:"),
         "",
         "```",
         f'from {PACKAGE} import check; check("normalization")',
         "```",
         "",
-        "(a notebook outside this folder, as on Colab, names it: `check(\"normalization\", root=\"/content/kit\")`).",
+        _("(a notebook outside this folder, as on Colab, names it: "
+          "`check(\"normalization\", root=\"/content/kit\")`)."),
         "",
-        "Each check prints PASS or FAIL; a failed one says what differs, where and by how much,",
-        "the likely cause when it is a known mistake, and the command that runs it alone",
-        "(`--only NAME`). Your code runs in your own Python process and is compared with",
-        "PyTorch's built-ins on the same inputs. Passing the public checks is a good sign, not",
-        "a guarantee: the hidden checks try more shapes, dtypes, devices and edge cases, and",
-        "the grader blocks the built-ins a topic forbids (here they are only found in your source).",
+        _("Each check prints PASS or FAIL; a failed one says what differs, where and by how much,\n"
+          "the likely cause when it is a known mistake, and the command that runs it alone\n"
+          "(`--only NAME`). Your code runs in your own Python process and is compared with\n"
+          "PyTorch's built-ins on the same inputs. Passing the public checks is a good sign, not\n"
+          "a guarantee: the hidden checks try more shapes, dtypes, devices and edge cases, and\n"
+          "the grader blocks the built-ins a topic forbids (here they are only found in your source)."),
         "",
     ]
     (stage / "README.md").write_text("\n".join(lines), encoding="utf-8")

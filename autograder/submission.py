@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 
+from .i18n import _
 from . import notebook
 from .topics import TOPICS
 
@@ -32,7 +33,6 @@ MAX_DEPTH = 6
 MAX_LINKS_REPORTED = 20            # one sentence each; the rest are counted
 SUFFIXES = (".zip", ".ipynb", ".py")                 # what a single-file submission may be
 TOPIC_FOLDER = re.compile(r"^\d\d_\w+$")             # 03_normalization
-NOT_GRADED = "is a symbolic link; links are not graded."
 
 
 @dataclass
@@ -85,9 +85,9 @@ def load(path: Path) -> Submission:
     sub = Submission(name=_name(path), origin=str(path))
     try:
         if path.is_symlink():
-            sub.problems.append(f"{path.name} {NOT_GRADED}")
+            sub.problems.append(_not_graded(path.name))
         elif not path.exists():
-            sub.problems.append(f"{path} does not exist.")
+            sub.problems.append(_("{path} does not exist.").format(path=path))
         elif path.is_dir():
             _from_folder(sub, path)
         elif path.suffix == ".zip":
@@ -95,9 +95,10 @@ def load(path: Path) -> Submission:
         elif path.suffix in (".ipynb", ".py"):
             _from_entries(sub, [(path.name, partial(_read, path))])
         else:
-            sub.problems.append(f"{path.name}: expected a folder, a .zip, a .py or an .ipynb file.")
+            sub.problems.append(_("{name}: expected a folder, a .zip, a .py or an .ipynb file.").format(
+                name=path.name))
     except OSError as exc:
-        sub.problems.append(f"The submission could not be read: {exc}.")
+        sub.problems.append(_("The submission could not be read: {error}.").format(error=exc))
     if not sub.files and not sub.problems:
         sub.problems.append(_nothing_found_message(sub))
     return sub
@@ -139,12 +140,13 @@ def _from_folder(sub: Submission, root: Path) -> None:
             links.append(rel)
         elif stat.S_ISREG(mode):
             entries.append((rel, partial(_read, path)))
-    sub.problems.extend(f"{rel} {NOT_GRADED}" for rel in links[:MAX_LINKS_REPORTED])
+    sub.problems.extend(_not_graded(rel) for rel in links[:MAX_LINKS_REPORTED])
     if len(links) > MAX_LINKS_REPORTED:
-        sub.problems.append(f"{len(links) - MAX_LINKS_REPORTED} more symbolic links were not graded.")
+        sub.problems.append(_("{n} more symbolic links were not graded.").format(
+            n=len(links) - MAX_LINKS_REPORTED))
     _from_entries(sub, entries)
     if not any(root.iterdir()):
-        sub.problems.append("The submission folder is empty.")
+        sub.problems.append(_("The submission folder is empty."))
     elif links and not sub.files:
         sub.problems.append(_nothing_found_message(sub))
 
@@ -163,12 +165,13 @@ def _from_zip(sub: Submission, path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        sub.problems.append(f"{path.name} is not a readable zip file ({exc}).")
+        sub.problems.append(_("{name} is not a readable zip file ({error}).").format(name=path.name, error=exc))
         return
     with archive:
         members = archive.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
-            sub.problems.append(f"{path.name} has {len(members)} entries; at most {MAX_ZIP_MEMBERS} are read.")
+            sub.problems.append(_("{name} has {n} entries; at most {most} are read.").format(
+                name=path.name, n=len(members), most=MAX_ZIP_MEMBERS))
             members = members[:MAX_ZIP_MEMBERS]
         total, entries = 0, []
         for info in members:
@@ -176,16 +179,18 @@ def _from_zip(sub: Submission, path: Path) -> None:
             if info.is_dir() or member.name.startswith(".") or "__MACOSX" in member.parts:
                 continue
             if member.is_absolute() or ".." in member.parts:
-                sub.problems.append(f"Skipped {info.filename}: paths outside the archive are not allowed.")
+                sub.problems.append(_("Skipped {name}: paths outside the archive are not allowed.").format(
+                    name=info.filename))
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                sub.problems.append(f"Skipped {info.filename}: symbolic links are not read.")
+                sub.problems.append(_("Skipped {name}: symbolic links are not read.").format(name=info.filename))
                 continue
             if member.name not in expected_names() and member.suffix not in (".py", ".ipynb"):
                 continue
             total += info.file_size
             if info.file_size > MAX_FILE_BYTES or total > MAX_ZIP_TOTAL:
-                sub.problems.append(f"Skipped {info.filename}: {info.file_size} bytes is too large.")
+                sub.problems.append(_("Skipped {name}: {size} bytes is too large.").format(
+                    name=info.filename, size=info.file_size))
                 continue
 
             def read(info=info):
@@ -195,7 +200,8 @@ def _from_zip(sub: Submission, path: Path) -> None:
         try:
             _from_entries(sub, entries)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-            sub.problems.append(f"{path.name} is damaged and could not be read completely ({exc}).")
+            sub.problems.append(_("{name} is damaged and could not be read completely ({error}).").format(
+                name=path.name, error=exc))
 
 
 def _from_entries(sub: Submission, entries) -> None:
@@ -214,13 +220,14 @@ def _from_entries(sub: Submission, entries) -> None:
         if name in chosen and chosen[name][0] <= rank:
             continue
         chosen[name] = (rank, rel, reader)
-    for name, (_, rel, reader) in sorted(chosen.items()):
+    for name, (_rank, rel, reader) in sorted(chosen.items()):
         module = wanted[name]
         if module in sub.files and name.endswith(".ipynb"):
             continue                       # the .py file wins over a notebook of the same topic
         data = reader()
         if len(data) > MAX_FILE_BYTES:
-            sub.problems.append(f"{rel} is larger than {MAX_FILE_BYTES >> 20} MiB; it was not graded.")
+            sub.problems.append(_("{path} is larger than {mib} MiB; it was not graded.").format(
+                path=rel, mib=MAX_FILE_BYTES >> 20))
             continue
         text = _decode(sub, rel, data)
         if text is None:
@@ -237,8 +244,8 @@ def _decode(sub: Submission, rel: str, data: bytes) -> str | None:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        sub.problems.append(f"{rel} is not UTF-8 text (byte {exc.start}); save it as UTF-8. "
-                            "It was read with the bad bytes replaced.")
+        sub.problems.append(_("{path} is not UTF-8 text (byte {byte}); save it as UTF-8. It was "
+                              "read with the bad bytes replaced.").format(path=rel, byte=exc.start))
         return data.decode("utf-8", errors="replace")
 
 
@@ -252,13 +259,18 @@ def _explain_misnamed(sub: Submission, others: list[str]) -> None:
     for name in sorted(set(others)):
         close = difflib.get_close_matches(name.lower(), [t.filename for t in TOPICS.values()], n=1, cutoff=0.6)
         if close and TOPICS_BY_FILE[close[0]] not in present:
-            sub.problems.append(f"Found {name}, but the grader looks for {close[0]}: rename it "
-                                "(file names are case-sensitive).")
+            sub.problems.append(_("Found {name}, but the grader looks for {wanted}: rename it "
+                                  "(file names are case-sensitive).").format(name=name, wanted=close[0]))
 
 
 def _nothing_found_message(sub: Submission) -> str:
     names = ", ".join(t.filename for t in TOPICS.values())
-    return f"No course files were found in the submission (expected one or more of: {names})."
+    return _("No course files were found in the submission (expected one or more of: "
+             "{names}).").format(names=names)
+
+
+def _not_graded(path: str) -> str:
+    return _("{path} is a symbolic link; links are not graded.").format(path=path)
 
 
 TOPICS_BY_FILE = {t.filename: t.name for t in TOPICS.values()}

@@ -16,6 +16,8 @@ import pytest
 import torch
 
 from autograder import likely_causes, release, stubs, variants
+from autograder.batch import hidden_plan, public_plan
+from autograder.i18n import read_po
 from autograder.checks import collect
 from autograder.cli import main as cli_main
 from autograder.topics import ROOT, TOPICS
@@ -74,10 +76,15 @@ def secrets() -> tuple[dict[str, str], set[str]]:
     for topic in TOPICS.values():
         hidden = collect(__import__(topic.hidden_module, fromlist=["CHECKS"]))
         hidden_ids |= {c.id for c in hidden.checks}
-        for variant in variants.of_topic(topic.name):         # the bank: mistakes, bugs, variants
+        for variant in variants.of_topic(topic.name):
+            # the reference text every patch quotes, and the new text of a known mistake (its
+            # likely cause is shipped, never its code) or of a correct variant (a solution);
+            # a plain import line gives nothing away
             for old, new in variant.patch:
-                for line in (old + "\n" + new).splitlines():
-                    found.setdefault(line.strip(), f"patch of variant {variant.name!r}")
+                text = old + ("\n" + new if variant.kind in ("mistake", "correct") else "")
+                for line in text.splitlines():
+                    if not line.strip().startswith(("import ", "from ")):
+                        found.setdefault(line.strip(), f"patch of {variant.kind} {variant.name!r}")
         path = topic.assignment_dir() / "public_checks.py"
         if path.exists():
             public_ids |= {c.id for c in collect(release._load(path, f"test_kit_ids_{topic.name}")).checks}
@@ -133,16 +140,40 @@ def test_the_kit_holds_stubs_notebooks_public_checks_and_the_checker_and_no_grad
     assert f"pip install dist/{kit.wheel.name}" in readme and 'check("normalization")' in readme
 
 
-def test_russian_is_accepted_and_recorded_with_a_note_while_no_russian_texts_exist(tmp_path, monkeypatch, capsys):
+def test_a_russian_kit_has_russian_stubs_notebooks_readme_and_checker_messages(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(likely_causes, "public_mistakes", lambda *a, **k: {})   # not what is tested
     assert cli_main(["release", str(tmp_path / "ru"), "--lang", "ru"]) == 0
-    manifest = json.loads((tmp_path / "ru" / "kit.json").read_text())
-    assert manifest["lang_requested"] == "ru" and manifest["lang"] == "en"
-    assert "no Russian texts yet" in manifest["notes"][0]
-    assert "no Russian texts yet" in (tmp_path / "ru" / "README.md").read_text()
-    assert "no Russian texts yet" in capsys.readouterr().err
-    stub = tmp_path / "ru" / "assignments" / "03_normalization" / "normalization.py"
-    assert stub.read_text() == (ROOT / "assignments" / "03_normalization" / "normalization.py").read_text()
+    kit_root = tmp_path / "ru"
+    manifest = json.loads((kit_root / "kit.json").read_text())
+    assert manifest["lang_requested"] == "ru" and manifest["lang"] == "ru"
+    assert "stay in English" in manifest["notes"][0]          # the topics not yet translated
+    assert "stay in English" in capsys.readouterr().err
+    readme = (kit_root / "README.md").read_text()
+    assert readme.startswith("# Современное глубокое обучение") and "pip install dist/" in readme
+    stub = (kit_root / "assignments" / "03_normalization" / "normalization.py").read_text()
+    assert "Батч-нормализация, в точности как torch.nn.functional.batch_norm." in stub
+    assert 'raise NotImplementedError("Task 3.1: batch_norm in normalization.py")' in stub
+    notebook = json.loads((kit_root / "assignments" / "04_dropout" / "dropout.ipynb").read_text())
+    assert "".join(notebook["cells"][0]["source"]).startswith("# Тема 4: дропаут")
+    assert json.loads((kit_root / "coursecheck" / "course.json").read_text())["lang"] == "ru"
+    shipped = (kit_root / "coursecheck" / "locale" / "ru" / "LC_MESSAGES" / "autograder.po").read_text()
+    assert 'msgstr "Открытые проверки вашего кода:"' in shipped
+    hidden = [c.title for tc in hidden_plan().values() for c in tc.checks]
+    public = {c.title for tc in public_plan().values() for c in tc.checks}
+    ids = {e.msgid for e in read_po(shipped)}
+    assert public <= ids and not [t for t in hidden if t not in public and t in ids]   # no hidden title
+
+
+def test_the_checker_speaks_russian(kit, kit_runner, tmp_path):
+    shutil.copytree(kit.root / "assignments", tmp_path / "assignments")
+    bob = ROOT / "examples" / "submissions" / "bob" / "normalization.py"    # biased running_var
+    shutil.copy(bob, tmp_path / "assignments" / "03_normalization" / "normalization.py")
+    text = kit_runner.run(["normalization"], root=tmp_path, lang="ru")
+    assert text.startswith("Открытые проверки вашего кода:")
+    assert "Вероятная причина: running_var обновлялась смещённой дисперсией" in text
+    assert "running_var отличается от ожидаемого значения." in text
+    assert "Запустить отдельно: python -m coursecheck check normalization --only" in text
+    assert "Likely cause" not in text
 
 
 def test_release_refuses_a_folder_that_holds_something_else(tmp_path):
@@ -213,7 +244,7 @@ def test_a_notebook_s_earlier_import_is_not_what_gets_checked_and_is_put_back(ki
         assert sys.modules["normalization"] is stale and torch.get_num_threads() == threads
     finally:
         del sys.modules["normalization"]
-    assert text.startswith("Public checks on your code: 6 / 6 points (100.0%)"), text
+    assert text.startswith("Public checks on your code: 8 / 8 points (100.0%)"), text
 
 
 def test_a_call_past_the_graders_limit_gets_a_notice(kit_runner, capsys):
@@ -267,11 +298,11 @@ def test_installed_checker_on_the_stubs_gives_zero_and_says_not_attempted(kit, v
     result = student_run(venv, ["check", "normalization"], cwd=tmp_path / "assignments" / "03_normalization")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Public checks on your code: 0 / 6 points (0.0%)"), out
+    assert out.startswith("Public checks on your code: 0 / 8 points (0.0%)"), out
     checks = [line for line in out.splitlines() if line.startswith("[")]
-    assert len(checks) == 6 and all(line.startswith("[     TODO]") for line in checks), out
-    assert out.count("Not attempted yet (Task 3.") == 6
-    assert out.count("Run it alone: python -m coursecheck check normalization --only ") == 6
+    assert len(checks) == 8 and all(line.startswith("[     TODO]") for line in checks), out
+    assert out.count("Not attempted yet (Task 3.") == 8
+    assert out.count("Run it alone: python -m coursecheck check normalization --only ") == 8
 
 
 @pytest.mark.slow
@@ -322,7 +353,7 @@ def test_checker_runs_with_resource_fcntl_unshare_and_the_grader_blocked(venv, r
     """)
     result = student_run(venv, [], cwd=reference_copy, code=code)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("Public checks on your code: 6 / 6 points (100.0%)"), result.stdout
+    assert result.stdout.startswith("Public checks on your code: 8 / 8 points (100.0%)"), result.stdout
 
 
 @pytest.mark.slow
@@ -330,5 +361,5 @@ def test_one_line_in_a_notebook_cell_prints_the_feedback(venv, reference_copy):
     folder = reference_copy / "assignments" / "03_normalization"          # a notebook's own folder
     result = student_run(venv, [], cwd=folder, code='from coursecheck import check; check("normalization")')
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Public checks on your code: 6 / 6 points (100.0%)"), result.stdout
+    assert result.stdout.startswith("Public checks on your code: 8 / 8 points (100.0%)"), result.stdout
     assert "[     PASS] batch_norm, training, (N, C): output and running statistics." in result.stdout

@@ -153,3 +153,14 @@ def test_cli_rejects_mutant_options_without_mutants(capsys):
     from autograder.cli import main
     assert main(["audit", "--sample", "3"]) == 2
     assert "--mutants" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_sample_of_every_topics_mutants_is_killed_or_argued_equivalent(tmp_path, capsys):
+    """CI's share of mutation testing (the full run is docs/MEASUREMENTS.md's): two mutants
+    of every topic, drawn by a fixed seed, graded without a cache. A survivor that
+    docs/MUTANTS.md does not argue equivalent fails this test with the report."""
+    status = mutants.main(CONFIG, n=2, seed=0, cache_dir=tmp_path)
+    report = capsys.readouterr().out
+    assert status == 0, report
+    assert all(f"{topic} " in report for topic in TOPICS), report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from ..i18n import _
 from ..outcome import Outcome
 from ..report import case_text
 from ..scoring import Score
@@ -33,15 +34,17 @@ def results_json(outcomes: list[Outcome], total: Score, seconds: float, notes: l
             "score": round(o.points, 6),
             "max_score": round(o.max_points, 6),
             "status": "passed" if o.status == "passed" else "failed",
-            "output": case_text(o, base_seed) or "Passed.",
+            "output": case_text(o, base_seed, for_instructor=False) or _("Passed."),   # students read it
             "visibility": PUBLIC_VISIBILITY if o.public else hidden_visibility,
             "tags": [o.topic],
             "extra_data": {"check": o.check_id, "device": o.device, "outcome": o.status,
                            "public": o.public},
         })
-    output = [f"Score {total.score:g} / {total.max_score:g}. Base seed {base_seed}."]
-    output += [f"- {device.upper()}: not on the grading machine; its {n} case(s) were skipped and "
-               "count neither for nor against you." for device, n in sorted(skipped.items())]
+    output = [_("Score {score:g} / {max_score:g}. Base seed {seed}.").format(
+        score=total.score, max_score=total.max_score, seed=base_seed)]
+    output += ["- " + _("{device}: not on the grading machine; its {n} case(s) were skipped and "
+                        "count neither for nor against you.").format(device=device.upper(), n=n)
+               for device, n in sorted(skipped.items())]
     output += [f"- {n}" for n in notes]
     return {
         "score": round(total.score, 6),
@@ -80,15 +83,21 @@ set -u
 PY="${{AG_PYTHON:-/autograder/venv/bin/python}}"
 cd /autograder/source
 exec "$PY" -m autograder gradescope-run /autograder/submission \\
-    --results /autograder/results/results.json --hidden-visibility {visibility}
+    --results /autograder/results/results.json --hidden-visibility {visibility}{course}
 """
+
+# With a course file: its settings, and Gradescope's submission time for its late policy.
+COURSE_ARGS = " \\\n    --course course.toml --metadata /autograder/submission_metadata.json"
+COURSE_FILE = "course.toml"
 
 # What the grader needs at /autograder/source: the engine, the checks, the references.
 SHIPPED = ("autograder", "solutions", "pyproject.toml")
 
 
-def autograder_zip(out: Path, root: Path, hidden_visibility: str = HIDDEN_VISIBILITY) -> list[str]:
-    """Write Gradescope's autograder zip; returns the names it holds."""
+def autograder_zip(out: Path, root: Path, hidden_visibility: str = HIDDEN_VISIBILITY,
+                   course: Path | None = None) -> list[str]:
+    """Write Gradescope's autograder zip; returns the names it holds. course: a course.toml
+    to ship (as /autograder/source/course.toml) and grade with."""
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
     names = []
@@ -101,7 +110,10 @@ def autograder_zip(out: Path, root: Path, hidden_visibility: str = HIDDEN_VISIBI
             archive.writestr(info, text)
             names.append(name)
         add_text("setup.sh", SETUP_SH, 0o755)
-        add_text("run_autograder", RUN_AUTOGRADER.format(visibility=hidden_visibility), 0o755)
+        add_text("run_autograder", RUN_AUTOGRADER.format(
+            visibility=hidden_visibility, course=COURSE_ARGS if course is not None else ""), 0o755)
+        if course is not None:
+            add_text(COURSE_FILE, Path(course).read_text(encoding="utf-8"))
         for top in SHIPPED:
             path = root / top
             files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())

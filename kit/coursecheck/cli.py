@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only this check (its name, as in the feedback; repeatable)")
     c.add_argument("--device", type=_devices, default=("cpu", "cuda"), help="cpu, cuda or all (default)")
     c.add_argument("--seed", type=int, help="base seed for every check's inputs (the feedback says which)")
+    c.add_argument("--lang", choices=("en", "ru"),
+                   help="the feedback's language (default: the kit's; ru: по-русски)")
     return parser
 
 
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from .runner import UsageError, run_and_print
     try:
         run_and_print(args.topic, root=args.root, only=args.only or [], device=args.device,
-                      seed=args.seed)
+                      seed=args.seed, lang=args.lang)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import wire
 from .checks import TopicChecks, collect
+from .i18n import _
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -44,13 +45,14 @@ class Course:
     tamper: tuple[str, ...]
     mistakes: dict = field(default_factory=dict)    # check id -> [{name, message, outputs}]
     mistakes_seed: int | None = None
+    lang: str = "en"                                # the kit's language (release --lang)
 
 
 def load_course() -> Course:
     data = json.loads((PACKAGE / "course.json").read_text(encoding="utf-8"))
     topics = {t["name"]: Topic(t["name"], t["folder"], t["module"], tuple(t["forbidden"]),
                                dict(t["stand_ins"]), float(t["timeout"])) for t in data["topics"]}
-    course = Course(topics, int(data["base_seed"]), tuple(data["tamper"]))
+    course = Course(topics, int(data["base_seed"]), tuple(data["tamper"]), lang=data.get("lang", "en"))
     path = PACKAGE / "mistakes.bin"
     if path.exists():
         known = wire.loads(path.read_bytes())
@@ -72,8 +74,9 @@ def student_files(course: Course, root=None) -> tuple[Path, dict[str, Path]]:
     start = Path(root).resolve() if root is not None else Path.cwd()
     found = find_root(start) if root is None else (start if (start / "assignments").is_dir() else None)
     if found is None:
-        raise UsageError(f"no assignments/ folder in {start}" + ("" if root is not None else
-                         " or above it: run from the folder that holds assignments/, or pass --root"))
+        raise UsageError((_("no assignments/ folder in {folder}") if root is not None else
+                          _("no assignments/ folder in {folder} or above it: run from the folder "
+                            "that holds assignments/, or pass --root")).format(folder=start))
     files = {t.filename: found / "assignments" / t.folder / t.filename for t in course.topics.values()}
     return found, {name: path for name, path in files.items() if path.is_file()}
 
@@ -96,8 +99,8 @@ def select(plan: dict[str, TopicChecks], wanted: list[str]) -> dict[str, TopicCh
     known = {c.name: c.id for tc in plan.values() for c in tc.checks}
     unknown = [w for w in wanted if w not in known and w not in known.values()]
     if unknown:
-        raise UsageError(f"no public check named {', '.join(unknown)}. The checks are:\n  "
-                         + "\n  ".join(sorted(known.values())))
+        raise UsageError(_("no public check named {names}. The checks are:").format(
+            names=", ".join(unknown)) + "\n  " + "\n  ".join(sorted(known.values())))
     keep = {known.get(w, w) for w in wanted}
     cut = {t: replace(tc, checks=[c for c in tc.checks if c.id in keep]) for t, tc in plan.items()}
     return {t: tc for t, tc in cut.items() if tc.checks}

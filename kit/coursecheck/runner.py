@@ -31,10 +31,11 @@ from pathlib import Path
 
 import torch
 
-from . import forbidden, wire
+from . import forbidden, i18n, wire
 from .checks import Check, Inputs, TopicChecks
 from .compare import compare
 from .course import Course, Topic, UsageError, load_course, public_plan, select, student_files
+from .i18n import _, gettext
 from .impl import Impl, LocalConnection, RemoteError, manual_seed
 from .outcome import Outcome
 from .report import feedback
@@ -153,14 +154,15 @@ class Session:
 
 def import_failure(topic: Topic, error: dict) -> ImportState:
     kind, msg, line = error.get("type"), error.get("message", ""), error.get("line")
-    where = f" (line {line})" if line else ""
+    where = _(" (line {line})").format(line=line) if line else ""
     if kind in ("SyntaxError", "IndentationError", "TabError"):
-        text = f"{topic.filename} has a syntax error{where}: {msg}. Nothing in it could be graded."
+        text = _("{file} has a syntax error{where}: {message}. Nothing in it could be graded.")
     elif kind in ("ModuleNotFoundError", "ImportError"):
-        text = (f"{topic.filename} could not be imported{where}: {msg}. Only torch, numpy and "
-                "the course's own modules are available.")
+        text = _("{file} could not be imported{where}: {message}. Only torch, numpy and the "
+                 "course's own modules are available.")
     else:
-        text = f"{topic.filename} raised {kind} when imported{where}: {msg}."
+        text = _("{file} raised {kind} when imported{where}: {message}.")
+    text = text.format(file=topic.filename, where=where, message=msg, kind=kind)
     return ImportState(False, text, detail=error.get("traceback", ""))
 
 
@@ -185,7 +187,7 @@ class CaseRunner:
     def outcome(self, check: Check, device: str, share: float, status: str, message: str = "",
                 detail: str = "") -> Outcome:
         earned = share if status == "passed" else 0.0
-        return Outcome(check.id, device, check.topic, check.title, status, earned, share,
+        return Outcome(check.id, device, check.topic, gettext(check.title), status, earned, share,
                        message, detail, check.public, check.seed(self.base_seed))
 
     def run(self, check: Check, device: str, share: float) -> Outcome:
@@ -199,8 +201,9 @@ class CaseRunner:
             expected = run_driver(check, self.session.reference_impl(self.topic), device, seed)
             if expected.error is not None:
                 return self.outcome(check, device, share, "error",
-                                    "The checker could not compute the expected values for this "
-                                    "case; it is not counted against you. Please tell your instructor.",
+                                    _("The checker could not compute the expected values for this "
+                                      "case; it is not counted against you. Please tell your "
+                                      "instructor."),
                                     f"reference failed: {expected.error!r}")
         try:
             manual_seed(impl, seed)
@@ -222,25 +225,17 @@ class CaseRunner:
                                     mismatch.message + self._diagnose(check, device, seed, got))
         extra = sorted(got.mutated - expected.mutated, key=str)
         if extra:
-            call, key = extra[0]
-            what = f"argument {key}" if isinstance(key, int) else f"argument '{key}'"
-            return self.outcome(check, device, share, "failed",
-                                f"{call}(...) modified its {what} in place; it must leave its "
-                                "inputs unchanged (work on a new tensor, or clone first).")
+            return self.outcome(check, device, share, "failed", in_place_message(*extra[0], True))
         missing = sorted(expected.mutated - got.mutated, key=str)
         if missing:
-            call, key = missing[0]
-            what = f"argument {key}" if isinstance(key, int) else f"argument '{key}'"
-            return self.outcome(check, device, share, "failed",
-                                f"{call}(...) should update its {what} in place (the same tensor "
-                                "object, e.g. with .copy_() or .mul_()), but left it unchanged.")
+            return self.outcome(check, device, share, "failed", in_place_message(*missing[0], False))
         return self.outcome(check, device, share, "passed")
 
     def _judged(self, check: Check, device: str, share: float, got: DriverRun) -> Outcome:
         try:
             verdict = check.judge(got.outputs)
         except Exception as exc:          # noqa: BLE001 - a value the judge could not read
-            verdict = f"The check could not use what your code returned: {exc}."
+            verdict = _("The check could not use what your code returned: {error}.").format(error=exc)
         if isinstance(verdict, tuple):    # (fraction of the points, message): partial credit
             fraction, message = verdict
             fraction = min(1.0, max(0.0, float(fraction)))
@@ -253,20 +248,23 @@ class CaseRunner:
     def _failed_run(self, check: Check, device: str, share: float, error: BaseException) -> Outcome:
         if isinstance(error, RemoteError):
             info = error.info
-            where = f" ({info.get('file')}, line {info['line']})" if info.get("line") and info.get("file") else ""
+            where = _(" ({file}, line {line})").format(file=info.get("file"), line=info["line"]) \
+                if info.get("line") and info.get("file") else ""
             msg = str(info.get("message") or "")
             if error.is_a("NotImplementedError") and msg.startswith("Task "):
                 return self.outcome(check, device, share, "not_implemented",
-                                    f"Not attempted yet ({msg.rstrip('.')}).")
+                                    _("Not attempted yet ({task}).").format(task=msg.rstrip(".")))
             return self.outcome(check, device, share, "error",
-                                f"Your code raised {info.get('type')}{where}: {info.get('message')}",
+                                _("Your code raised {kind}{where}: {message}").format(
+                                    kind=info.get("type"), where=where, message=info.get("message")),
                                 str(info.get("traceback", "")))
         if isinstance(error, wire.WireError):
             return self.outcome(check, device, share, "error",
-                                f"Your code returned something that could not be read back: {error}.")
+                                _("Your code returned something that could not be read back: "
+                                  "{error}.").format(error=error))
         return self.outcome(check, device, share, "error",
-                            f"The check could not use what your code returned: "
-                            f"{type(error).__name__}: {error}.")
+                            _("The check could not use what your code returned: {error}.").format(
+                                error=f"{type(error).__name__}: {error}"))
 
     def _forbidden_in_source(self, calls: list[str]) -> str:
         called = set()
@@ -276,7 +274,8 @@ class CaseRunner:
         for finding in self.static:
             if finding.scope is None or finding.scope in called:
                 lines.setdefault(finding.name, finding.line)
-        parts = [f"{n} (line {line})" for n, line in sorted(lines.items())] + self.imported
+        parts = [_("{name} (line {line})").format(name=n, line=line)
+                 for n, line in sorted(lines.items())] + self.imported
         return forbidden_message(parts, self.session.course.tamper)
 
     def _diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
@@ -314,8 +313,8 @@ def imported_findings(topic: Topic, source: str, course: Course, files: dict[str
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue                                # its own topic reports it
         reach = set(refs) if names is None else set().union(*(forbidden.reachable(n, refs) for n in names))
-        found += [f"{f.name} ({module}.py, line {f.line})" for f in findings
-                  if f.scope is None or f.scope in reach]
+        found += [_("{name} ({file}, line {line})").format(name=f.name, file=f"{module}.py", line=f.line)
+                  for f in findings if f.scope is None or f.scope in reach]
     return list(dict.fromkeys(found))
 
 
@@ -323,9 +322,9 @@ def imported_findings(topic: Topic, source: str, course: Course, files: dict[str
 def slow_notice(check: Check, seconds: float):
     """Say so when a check runs past the grader's limit on one call (there it would fail)."""
     def notice():
-        print(f"{check.id} is still running after {seconds:g} s; the grader stops a call after "
-              f"{seconds:g} s. An endless loop? Ctrl-C (in a notebook: interrupt the kernel) stops it.",
-              file=sys.stderr, flush=True)
+        print(_("{check} is still running after {seconds:g} s; the grader stops a call after "
+                "{seconds:g} s. An endless loop? Ctrl-C (in a notebook: interrupt the kernel) "
+                "stops it.").format(check=check.id, seconds=seconds), file=sys.stderr, flush=True)
     timer = threading.Timer(seconds, notice)
     timer.daemon = True
     timer.start()
@@ -339,11 +338,22 @@ def forbidden_message(parts: list[str], tamper: tuple[str, ...]) -> str:
     if not parts:
         return ""
     if any(p.split(" ")[0] in tamper or p.split(" ")[0].startswith(tamper) for p in parts):
-        return (f"Your code uses {', '.join(parts)}: it reaches into PyTorch's dispatcher or the "
-                "process's memory, which is not allowed in any topic. This check earns no credit "
-                "while it does.")
-    return (f"Your code uses {', '.join(parts)}, which this assignment does not allow: the point "
-            "is to write it yourself. This check earns no credit while it is used.")
+        return _("Your code uses {names}: it reaches into PyTorch's dispatcher or the process's "
+                 "memory, which is not allowed in any topic. This check earns no credit while it "
+                 "does.").format(names=", ".join(parts))
+    return _("Your code uses {names}, which this assignment does not allow: the point is to write "
+             "it yourself. This check earns no credit while it is used.").format(names=", ".join(parts))
+
+
+def in_place_message(call: str, key, changed: bool) -> str:
+    """As the grader's (grader.in_place_message)."""
+    what = _("argument {key}").format(key=key) if isinstance(key, int) \
+        else _("argument '{key}'").format(key=key)
+    if changed:
+        return _("{call}(...) modified its {what} in place; it must leave its inputs unchanged "
+                 "(work on a new tensor, or clone first).").format(call=call, what=what)
+    return _("{call}(...) should update its {what} in place (the same tensor object, e.g. with "
+             ".copy_() or .mul_()), but left it unchanged.").format(call=call, what=what)
 
 
 def _on_device(value, device: str):
@@ -359,30 +369,39 @@ def _on_device(value, device: str):
 # ----------------------------------------------------------------------------- a run
 
 def run(topic_names: list[str], root=None, only: list[str] = (), device=("cpu", "cuda"),
-        seed: int | None = None) -> str:
-    """The feedback text for the public checks of `topic_names` on the code under `root`."""
+        seed: int | None = None, lang: str | None = None) -> str:
+    """The feedback text for the public checks of `topic_names` on the code under `root`,
+    in `lang` (default: the kit's language, chosen when it was built)."""
     course = load_course()
+    with i18n.language(lang or course.lang):
+        return _run(course, topic_names, root, only, device, seed)
+
+
+def _run(course: Course, topic_names: list[str], root, only, device, seed) -> str:
     unknown = [t for t in topic_names if t not in course.topics]
     if unknown:
-        raise UsageError(f"unknown topic {', '.join(map(repr, unknown))}; topics are: "
-                         + ", ".join(course.topics))
+        raise UsageError(_("unknown topic {names}; topics are: {topics}").format(
+            names=", ".join(map(repr, unknown)), topics=", ".join(course.topics)))
     found, files = student_files(course, root)
     names = list(topic_names) or list(course.topics)
-    notes = [f"assignments/{course.topics[n].folder}/{course.topics[n].filename} was not found."
+    notes = [_("{file} was not found.").format(
+                 file=f"assignments/{course.topics[n].folder}/{course.topics[n].filename}")
              for n in names if course.topics[n].filename not in files]
     plan = public_plan(course, [n for n in names if course.topics[n].filename in files], found)
     if only:
         plan = select(plan, list(only))
     if not plan:
-        raise UsageError("no public checks found for: " + ", ".join(names))
+        raise UsageError(_("no public checks found for: {topics}").format(topics=", ".join(names)))
     base_seed = course.base_seed if seed is None else int(seed)
     present = {"cpu"} | ({"cuda"} if torch.cuda.is_available() else set())
     run_on, absent = [d for d in device if d in present], [d for d in device if d not in present]
     outcomes = run_plan(course, plan, files, base_seed, run_on, absent)
-    header = f"Devices: {', '.join(run_on)}" + (
-        f" (not on this machine, skipped: {', '.join(absent)})" if absent else "")
+    header = _("Devices: {devices}").format(devices=", ".join(run_on)) + (
+        _(" (not on this machine, skipped: {devices})").format(devices=", ".join(absent))
+        if absent else "")
     text = feedback("my-work", outcomes, score(outcomes), notes, base_seed, header)
-    text = text.replace("Feedback for my-work:", "Public checks on your code:", 1)
+    text = text.replace(_("Feedback for {name}:").format(name="my-work"),
+                        _("Public checks on your code:"), 1)
     return text.replace("python -m autograder check", "python -m coursecheck check")
 
 
@@ -406,10 +425,10 @@ def run_plan(course: Course, plan: dict[str, TopicChecks], files: dict[str, Path
                         outcomes.append(runner.run(check, d, check.points / len(devices)))
                     for d in absent:
                         if d in check.devices:
-                            outcomes.append(runner.outcome(check, d, 0.0, "skipped",
-                                                           f"No {d.upper()} device on this machine."))
+                            outcomes.append(runner.outcome(check, d, 0.0, "skipped", _(
+                                "No {device} device on this machine.").format(device=d.upper())))
     return outcomes
 
 
-def run_and_print(topic_names, root=None, only=(), device=("cpu", "cuda"), seed=None) -> None:
-    print(run(list(topic_names), root=root, only=list(only), device=tuple(device), seed=seed))
+def run_and_print(topic_names, root=None, only=(), device=("cpu", "cuda"), seed=None, lang=None) -> None:
+    print(run(list(topic_names), root=root, only=list(only), device=tuple(device), seed=seed, lang=lang))
