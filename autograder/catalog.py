@@ -32,7 +32,8 @@ from .topics import ROOT, TOPICS
 DOMAINS = ("autograder", "assignments")
 CODE = ("autograder", "kit/coursecheck")
 MARKERS = {"_": 1, "N_": 1, "ngettext": 2, "pgettext": 2}     # name -> literal arguments
-FULL = ("03_normalization", "04_dropout")                    # assignments translated in full
+FULL = ("01_autograd", "02_optimizers", "03_normalization",   # assignments translated in full
+        "04_dropout", "05_residual", "06_ensembles", "07_capstone")
 
 
 @dataclass
