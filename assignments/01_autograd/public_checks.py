@@ -11,7 +11,7 @@ x.grad, and edge cases of relative_error.
 """
 import torch
 
-from autograder.checks import check, fns_on
+from autograder.checks import check, fetch, fns_on, make_param
 
 TOPIC = "autograd"
 F64 = torch.float64
@@ -24,10 +24,34 @@ def numerical_gradient_tanh(impl, t):
     return {"grad": impl.numerical_gradient(fns_on(impl).tanh_sq_sum, x)}
 
 
+@check(points=1, public=True, tolerance=10)
+def numerical_gradient_quadratic(impl, t):
+    """numerical_gradient of a quadratic form at a (3, 2) float64 x: each element put back, x unchanged."""
+    x = t.randn(3, 2, dtype=F64)
+    grad = impl.numerical_gradient(fns_on(impl).matrix_quadratic, x)
+    return {"grad": grad, "x after the call": x}
+
+
+@check(points=1, public=True)
+def numerical_gradient_float32_input(impl, t):
+    """numerical_gradient at a float32 x: computed in float64, returned in float32."""
+    return {"grad": impl.numerical_gradient(fns_on(impl).tanh_sq_sum, t.randn(2, 3, dtype=torch.float32))}
+
+
 @check(points=1, public=True)
 def autograd_gradient_logsumexp(impl, t):
     """autograd_gradient of logsumexp at a float64 vector."""
     return {"grad": impl.autograd_gradient(fns_on(impl).logsumexp, t.randn(5, dtype=F64))}
+
+
+@check(points=1, public=True)
+def autograd_gradient_twice_x_requires_grad(impl, t):
+    """autograd_gradient called twice at an x that requires grad: the same gradient, x.grad left None."""
+    x = make_param(impl, t.randn(4, dtype=F64))
+    f = fns_on(impl).tanh_sq_sum
+    first = impl.autograd_gradient(f, x)
+    second = impl.autograd_gradient(f, x)
+    return {"first call": first, "second call": second, "x.grad after the calls": fetch(x.grad)}
 
 
 @check(points=1, public=True, placement=False)

@@ -32,6 +32,15 @@ def batch_norm_eval(impl, t):
 
 
 @check(points=1, public=True)
+def batch_norm_train_3d(impl, t):
+    """batch_norm, training, (N, C, L), eps=0.5: per-channel statistics over N and L."""
+    x = t.randn(6, 3, 5) * 2 + 1
+    mean, var = t.zeros(3), t.ones(3)
+    out = impl.batch_norm(x, mean, var, t.randn(3), t.randn(3), training=True, momentum=0.2, eps=0.5)
+    return {"out": out, "running_mean": mean, "running_var": var}
+
+
+@check(points=1, public=True)
 def batch_norm_batch_of_one(impl, t):
     """batch_norm: a batch of one value per channel in training is a ValueError."""
     return {"error": raised(lambda: impl.batch_norm(t.randn(1, 3), t.zeros(3), t.ones(3),
@@ -43,6 +52,13 @@ def layer_norm_forward(impl, t):
     """layer_norm over the last dimension, with weight and bias."""
     x = t.randn(4, 10) * 2 + 3
     return {"out": impl.layer_norm(x, 10, t.randn(10), t.randn(10))}
+
+
+@check(points=1, public=True)
+def layer_norm_trailing_dims(impl, t):
+    """layer_norm of a (2, 3, 4, 5) input over its last two dimensions, normalized_shape (4, 5)."""
+    x = t.randn(2, 3, 4, 5) * 2 + 3
+    return {"out": impl.layer_norm(x, (4, 5), t.randn(4, 5), t.randn(4, 5))}
 
 
 @check(points=1, public=True)

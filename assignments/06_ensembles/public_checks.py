@@ -3,14 +3,44 @@
     python -m autograder check ensembles
 
 from the folder that holds assignments/. PyTorch has no built-in for these, so
-each check states the expected answer itself. The hidden checks test more:
-stacked inputs, score inputs, the Ensemble module and MC dropout.
+each check states the expected answer itself. The members and models are small
+PyTorch layers built where your code runs. The hidden checks test more: stacked
+inputs, score inputs, ties, dtypes, and MC dropout's output.
 """
 import torch
 
-from autograder.checks import check
+from autograder.checks import cause, check, fetch, torch_on
 
 TOPIC = "ensembles"
+
+AVERAGED_LOGITS = cause(
+    "averaged logits",
+    "the ensemble averaged the members' logits; mode=\"mean\" averages their softmax "
+    "probabilities (softmax each member's output first, then take the mean).")
+SOFTMAX_OF_MEAN = cause(
+    "softmax of the averaged logits",
+    "the ensemble took the softmax of the averaged logits; mode=\"mean\" averages the "
+    "members' probabilities: softmax each member's logits, then take the mean.")
+SOFTMAX_DIM = cause(
+    "softmax over the wrong dim",
+    "the softmax was taken over the batch (dim 0); each row of logits is one sample, so "
+    "take it over the classes: torch.softmax(z, dim=1).")
+PLAIN_LIST = cause(
+    "members in a plain list",
+    "the members are kept in a Python list, which hides them from state_dict(), .to() and "
+    ".eval(); keep them in nn.ModuleList(models) named models.")
+WHOLE_MODEL_TRAINING = cause(
+    "whole model in train mode",
+    "the whole model was put in training mode, so BatchNorm used (and updated) batch "
+    "statistics; only the Dropout modules go to training mode, everything else to eval.")
+NOT_RESTORED = cause(
+    "modes not restored",
+    "the modules' train/eval flags were not restored afterwards; remember each module's "
+    "flag before and set it back (in a finally block).")
+ALL_TRAINING = cause(
+    "model.train() instead of restoring",
+    "afterwards every module was put in training mode; restore each module's own previous "
+    "flag instead (the model may have been in eval mode, or partly in training mode).")
 
 
 def _judge_average(got):
@@ -47,3 +77,73 @@ def vote_with_tie(impl, t):
     members = [t.tensor([2, 1, 2], dtype=torch.int64), t.tensor([0, 1, 2], dtype=torch.int64),
                t.tensor([2, 0, 1], dtype=torch.int64), t.tensor([0, 1, 2], dtype=torch.int64)]
     return {"out": impl.majority_vote(members)}
+
+
+def _judge_mean(got):
+    out, (z1, z2) = got["out"], got["members' logits"]
+    want = (z1.softmax(1) + z2.softmax(1)) / 2
+    if not isinstance(out, torch.Tensor) or out.shape != want.shape:
+        return f"Ensemble(mode=\"mean\") returned {getattr(out, 'shape', type(out).__name__)}; expected {tuple(want.shape)}."
+    if torch.allclose(out, want, rtol=1e-5, atol=1e-6):
+        return None
+    message = "Ensemble(mode=\"mean\") is not the mean of the members' softmax probabilities."
+    for other, found in (((z1 + z2) / 2, AVERAGED_LOGITS), (((z1 + z2) / 2).softmax(1), SOFTMAX_OF_MEAN),
+                         ((z1.softmax(0) + z2.softmax(0)) / 2, SOFTMAX_DIM)):
+        if torch.allclose(out, other, rtol=1e-5, atol=1e-6):
+            return f"{message}\n{found}"
+    return message
+
+
+@check(points=1, public=True, judge=_judge_mean)
+def ensemble_mean_of_probabilities(impl, t):
+    """Ensemble([m1, m2]) (mode="mean") returns the mean of the members' softmax probabilities."""
+    nn = torch_on(impl).nn
+    members = [nn.Linear(4, 3).to(str(t.device)) for _ in range(2)]
+    x = t.randn(6, 4) * 3
+    return {"out": impl.Ensemble(members)(x), "members' logits": [m(x) for m in members]}
+
+
+def _judge_registered(got):
+    want = ["models.0.weight", "models.0.bias", "models.1.weight", "models.1.bias"]
+    if sorted(got["keys"]) == sorted(want):
+        return None
+    message = f"Ensemble([m1, m2]).state_dict() has the keys {got['keys']}; expected {want}."
+    return f"{message}\n{PLAIN_LIST}" if not got["keys"] else message
+
+
+@check(points=1, public=True, judge=_judge_registered)
+def ensemble_registers_members(impl, t):
+    """Ensemble keeps its members in an nn.ModuleList named models: its state_dict holds theirs."""
+    nn = torch_on(impl).nn
+    return {"keys": list(impl.Ensemble([nn.Linear(4, 3), nn.Linear(4, 3)]).state_dict())}
+
+
+LAYERS = ["Sequential", "Linear", "BatchNorm1d", "Dropout", "Linear"]
+
+
+def _judge_modes(got):
+    out, flags = got["out"], got["training flags after the call"]
+    if not isinstance(out, torch.Tensor) or out.shape != (6, 3):
+        return f"mc_dropout_predict returned {getattr(out, 'shape', type(out).__name__)}; expected (6, 3)."
+    if not torch.equal(got["running_mean before"], got["running_mean after"]):
+        return ("The BatchNorm's running_mean changed: it ran in training mode during the passes; "
+                f"only the Dropout modules go to training mode.\n{WHOLE_MODEL_TRAINING}")
+    if any(flags):
+        found = ", ".join(f"{name} ({i})" for i, (name, flag) in enumerate(zip(LAYERS, flags)) if flag)
+        message = (f"The model was in eval mode before the call; afterwards these modules are in "
+                   f"training mode: {found}. Restore every module's own flag.")
+        return f"{message}\n{ALL_TRAINING if all(flags) else NOT_RESTORED}"
+    return None
+
+
+@check(points=1, public=True, judge=_judge_modes)
+def mc_dropout_modes(impl, t):
+    """mc_dropout_predict on a model in eval mode: BatchNorm stays in eval, every flag restored."""
+    nn = torch_on(impl).nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.Linear(8, 3))
+    model = model.to(str(t.device))
+    model.eval()
+    before = fetch(model[1].running_mean)
+    out = impl.mc_dropout_predict(model, t.randn(6, 4), 4)
+    return {"out": out, "running_mean before": before, "running_mean after": fetch(model[1].running_mean),
+            "training flags after the call": [fetch(model.training)] + [fetch(model[i].training) for i in range(4)]}

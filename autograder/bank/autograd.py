@@ -8,6 +8,15 @@ forward perturbations), d2l.ai "Automatic Differentiation" (x.grad accumulates,
 x.grad.zero_()), and the PyTorch forum threads "x.grad is None after backward" (clone
 without detach), "gradcheck fails in float32" and "why does my gradient have a grad_fn"
 (create_graph=True).
+
+Classic mistakes (`classic=True`): the few that CS231n's gradient check, d2l.ai and the
+lecture warn about, and that students make most: forward differences or a difference over
+h instead of 2h, x perturbed in place or not restored between elements, finite differences
+in float32, backward on x itself (x.grad accumulates), and the relative error without its
+1e-8 floor.
+A public check catches each classic mistake, so that a student whose public checks
+all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
+lists what the public checks catch and name).
 """
 from autograder.hidden.autograd import CHECKS
 from autograder.variants import Bug, Correct, Mistake, Trivial
@@ -279,13 +288,15 @@ MISTAKES = [
             "differences (f(x + h e_i) - f(x - h e_i)) / (2 h), whose error is O(h**2).",
             (("flat[i] = old - h\n", "flat[i] = old\n"),
              ("grad[i] = (f_plus - f_minus) / (2 * h)", "grad[i] = (f_plus - f_minus) / h")),
-            checks=_NUMERICAL),
+            checks=_NUMERICAL,
+            classic=True),
     Mistake("divided by h",
             "the central difference was divided by h; it is (f(x + h e_i) - f(x - h e_i)) / (2 h).",
             (("grad[i] = (f_plus - f_minus) / (2 * h)", "grad[i] = (f_plus - f_minus) / h"),),
             checks=_NUMERICAL,
             catches=("numerical_gradient_vector", "numerical_gradient_matrix"),
-            why="central difference over h instead of 2h: every gradient twice too large"),
+            why="central difference over h instead of 2h: every gradient twice too large",
+            classic=True),
     Mistake("finite differences in float32",
             "the finite differences were computed in the input's float32; with h = 1e-6 that "
             "leaves about one correct digit. Work on a float64 copy of x and cast the result back.",
@@ -293,7 +304,8 @@ MISTAKES = [
               "xc = x.detach().clone(memory_format=torch.contiguous_format)"),),
             checks=_NUMERICAL,
             catches=("numerical_gradient_float32",),
-            why="finite differences in the input's float32 with h = 1e-6 (forum: 'gradcheck fails in float32'; torch.autograd.gradcheck warns about it)"),
+            why="finite differences in the input's float32 with h = 1e-6 (forum: 'gradcheck fails in float32'; torch.autograd.gradcheck warns about it)",
+            classic=True),
     Mistake("result not cast back",
             "numerical_gradient returned float64 for a float32 x; cast the result back to "
             "x.dtype (compute in float64, return in x's dtype).",
@@ -312,14 +324,16 @@ MISTAKES = [
             why="'a 16-bit gradient is useless': float16 and bfloat16 x get a float32 gradient back instead of one in x's dtype"),
     Mistake("backward on x itself",
             "autograd_gradient ran backward on x itself, so the gradient ACCUMULATED in x.grad "
-            "(and x now requires grad); work on xc = x.detach().clone().requires_grad_(True).",
+            "(and x now requires grad); work on a detached copy of x that requires grad: "
+            "x.detach().clone().requires_grad_(True).",
             (("xc = x.detach().clone().requires_grad_(True)", "xc = x.requires_grad_(True)"),),
             checks=_AUTOGRAD,
             catches=("autograd_gradient_twice", "autograd_gradient_no_side_effects"),
-            why="d2l's x.requires_grad_(); y.backward(); x.grad: the gradient accumulates in x.grad on a second call and x is left requiring grad"),
+            why="d2l's x.requires_grad_(); y.backward(); x.grad: the gradient accumulates in x.grad on a second call and x is left requiring grad",
+            classic=True),
     Mistake("clone without detach",
             "x.clone() without .detach() stays connected to x: backward filled x.grad and the "
-            "copy's .grad stayed None; use xc = x.detach().clone().requires_grad_(True).",
+            "copy's .grad stayed None; detach it first: x.detach().clone().requires_grad_(True).",
             (("xc = x.detach().clone().requires_grad_(True)", "xc = x.clone().requires_grad_(True)"),),
             checks=_AUTOGRAD,
             catches=("autograd_gradient_twice",),
@@ -343,7 +357,8 @@ MISTAKES = [
               "")),
             # only where x itself is looked at: elsewhere its outputs are those of the mistake
             # below (the copy not restored), which then names it instead
-            checks=("numerical_gradient_leaves_x_alone",)),
+            checks=("numerical_gradient_leaves_x_alone",),
+            classic=True),
     Mistake("not restored between elements",
             "numerical_gradient did not restore element i after perturbing it, so later "
             "elements were evaluated at an already shifted point (and where x itself was "
@@ -353,7 +368,8 @@ MISTAKES = [
               ""),),
             checks=_NUMERICAL,
             catches=("numerical_gradient_matrix", "gradient_check_smooth"),
-            why="the copy is perturbed but never put back, so element i is evaluated at a point already shifted in elements 0..i-1 (invisible for a separable fn such as sum(tanh(x)**2), hence the quadratic form)"),
+            why="the copy is perturbed but never put back, so element i is evaluated at a point already shifted in elements 0..i-1 (invisible for a separable fn such as sum(tanh(x)**2), hence the quadratic form)",
+            classic=True),
     Mistake("flat result",
             "numerical_gradient returned the flat (numel,) gradient; reshape it to x's shape "
             "(grad.view(x.shape)).",
@@ -453,7 +469,8 @@ MISTAKES = [
             (("denom = (a.abs() + b.abs()).clamp(min=1e-8)", "denom = a.abs() + b.abs()"),),
             checks=_RELATIVE,
             catches=("relative_error_zeros",),
-            why="|a - b| / (|a| + |b|) without CS231n's max(1e-8, ...): 0/0 is NaN where both are 0"),
+            why="|a - b| / (|a| + |b|) without CS231n's max(1e-8, ...): 0/0 is NaN where both are 0",
+            classic=True),
     Mistake("floor added",
             "relative_error added 1e-8 to the denominator; the floor is a maximum: "
             "max(1e-8, |a| + |b|).",

@@ -12,6 +12,13 @@ Measured in-process on the digits (reference: 97.8%): a softmax at the end of th
 model still reaches 98.4%, no zero_grad 94.9% (a hair below the 95% for full marks),
 lr=0.1 97.6% (not a bug here), lr=1.0 10%. Hence the cheap checks in
 autograder/hidden/capstone.py for the first two.
+
+Classic mistakes (`classic=True`): the few that those threads and every PyTorch course warn
+about: a softmax at the end of the model, the model returned in training mode, gradients
+never zeroed, and a last batch of one sample reaching BatchNorm.
+A public check catches each classic mistake, so that a student whose public checks
+all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
+lists what the public checks catch and name).
 """
 from autograder.hidden.capstone import DIVERGED, NOT_SHUFFLED, SEED_UNUSED, SHUFFLED_ONCE
 from autograder.variants import Bug, Correct, Mistake, Trivial
@@ -161,7 +168,8 @@ MISTAKES = [
               "        nn.Linear(width, num_classes),\n        nn.Softmax(dim=1),\n    )"),),
             checks=("model_returns_logits",),
             catches=("model_returns_logits",),
-            why="Keras' Dense(10, activation='softmax') carried over: the softmax output goes into F.cross_entropy, which applies log_softmax again (forum: 'softmax before CrossEntropyLoss?'); on the digits it still reaches 98%"),
+            why="Keras' Dense(10, activation='softmax') carried over: the softmax output goes into F.cross_entropy, which applies log_softmax again (forum: 'softmax before CrossEntropyLoss?'); on the digits it still reaches 98%",
+            classic=True),
     Mistake("BatchNorm batch of one",
             "a last batch of one sample reached BatchNorm in training mode (ValueError); skip "
             "batches with fewer than 2 samples, or drop the last incomplete batch.",
@@ -169,21 +177,24 @@ MISTAKES = [
               "                continue\n", ""),),
             checks=("last_batch_of_one",),
             catches=("last_batch_of_one",),
-            why="a last batch of one sample in training mode: 'Expected more than 1 value per channel when training'"),
+            why="a last batch of one sample in training mode: 'Expected more than 1 value per channel when training'",
+            classic=True),
     Mistake("model left in training mode",
             "train_model returned the model in training mode; call model.eval() before returning "
             "it, so BatchNorm uses its running statistics and Dropout is off.",
             (("    model.eval()\n    return model\n", "    return model\n"),),
             checks=("returns_eval_mode",),
             catches=("returns_eval_mode", "digits_accuracy"),
-            why="model.eval() forgotten: predictions use batch statistics and dropout"),
+            why="model.eval() forgotten: predictions use batch statistics and dropout",
+            classic=True),
     Mistake("gradients not zeroed",
             "the gradients were never zeroed, so every backward() added to the sum of all earlier "
             "ones; call optimizer.zero_grad() before each loss.backward().",
             (("            optimizer.zero_grad()\n", ""),),
             checks=("gradients_do_not_accumulate",),
             catches=("gradients_do_not_accumulate",),
-            why="the classic missing optimizer.zero_grad(): gradients add up across batches (94.9% on the digits: accuracy alone barely notices)"),
+            why="the classic missing optimizer.zero_grad(): gradients add up across batches (94.9% on the digits: accuracy alone barely notices)",
+            classic=True),
     Mistake("learning rate far too high", DIVERGED,      # named by digits_accuracy's judge
             (("lr: float = 1e-3, seed", "lr: float = 1.0, seed"),),
             checks=("digits_accuracy",),

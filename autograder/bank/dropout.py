@@ -7,7 +7,16 @@ probability and vanilla dropout scaled at test time), Srivastava et al. 2014
 (dropout_layer with torch.rand), CMU 10-714 needle's Dropout (init.randb), and
 PyTorch forum threads ("dropout in eval mode", "same dropout mask every time",
 "dropout changes dtype").
+
+Classic mistakes (`classic=True`): the few that those sources warn about, and that students
+make most: p taken as the keep probability, no scaling at training time, scaling at test
+time instead, and dropout left on in eval mode. Three of them are named by the hidden
+judges (dropout's outputs are random): their messages are those judges' causes.
+A public check catches each classic mistake, so that a student whose public checks
+all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
+lists what the public checks catch and name).
 """
+from autograder.hidden.dropout import EVAL_DROPS, KEEP_PROBABILITY, NOT_SCALED
 from autograder.variants import Bug, Correct, Mistake, Trivial
 
 T = "dropout"
@@ -21,17 +30,6 @@ CHECK_P = "    _check_probability(p)\n    if not training:\n"
 
 BUGS = [
     # --------------------------------------------------------------- conventions
-    Bug("dp-p-as-keep-probability", T,
-        (("bernoulli_(1.0 - p)", "bernoulli_(p)"),),
-        catches=("zeroed_fraction_p20", "zeroed_fraction_p80"),
-        named="p used as the keep probability",
-        why="CS231n's dropout_forward documents p as the probability of KEEPING a unit; "
-            "torch.nn.Dropout's p is the probability of zeroing"),
-    Bug("dp-no-scaling-in-training", T,
-        ((SCALE, "    scale = 1.0                                               # BUG\n"),),
-        catches=("kept_values_scaled",),
-        named="no scaling at training time",
-        why="plain (non-inverted) dropout: the survivors are not scaled up"),
     Bug("dp-scaled-at-test-time", T,
         ((EVAL + MASK + SCALE,
           "    if not training:\n"
@@ -66,11 +64,6 @@ BUGS = [
         catches=("mask_is_per_element",),
         named="one mask for the whole batch",
         why="one coin per feature, broadcast over the batch: every sample loses the same units"),
-    Bug("dp-eval-still-drops", T,
-        ((EVAL, ""),),
-        catches=("eval_returns_input", "module_train_and_eval"),
-        named="dropout applied in eval",
-        why="the training flag ignored in the function: dropout applied at test time too"),
     Bug("dp-module-ignores-training", T,
         (("        return dropout(x, self.p, self.training)", "        return dropout(x, self.p)"),),
         catches=("module_train_and_eval",),
@@ -169,7 +162,8 @@ MISTAKES = [
             "unchanged in eval.",
             (("        return x                                              # identity in eval\n",
               "        return x * (1.0 - p)\n"),),
-            checks=("eval_returns_input",)),
+            checks=("eval_returns_input",),
+            classic=True),
     Mistake("division by 1 - p = 0",
             "with p = 1 the code divides by 1 - p = 0 and gets 0 / 0 = NaN; handle p = 1 apart "
             "(return zeros) or multiply by a scale that is 0 when p = 1.",
@@ -189,4 +183,23 @@ MISTAKES = [
             "lost; build a new tensor instead: out = x * mask * scale.",
             (("    return x * keep * scale\n", "    return x.mul_(keep).mul_(scale)\n"),),
             checks=("p_one_gives_zeros",)),
+    # Named by the hidden judges (no reference run to patch): the messages are the judges'
+    # "Likely cause"s, the patches what they describe.
+    Mistake(KEEP_PROBABILITY.name, KEEP_PROBABILITY.message,
+            (("bernoulli_(1.0 - p)", "bernoulli_(p)"),),
+            checks=("zeroed_fraction_p20", "zeroed_fraction_p80"),
+            why="CS231n's dropout_forward documents p as the probability of KEEPING a unit; "
+                "torch.nn.Dropout's p is the probability of zeroing",
+            classic=True),
+    Mistake(NOT_SCALED.name, NOT_SCALED.message,
+            ((SCALE, "    scale = 1.0\n"),),
+            checks=("kept_values_scaled",),
+            why="plain (non-inverted) dropout: the survivors are not scaled up",
+            classic=True),
+    Mistake(EVAL_DROPS.name, EVAL_DROPS.message,
+            ((EVAL, ""),),
+            checks=("module_train_and_eval",),
+            catches=("eval_returns_input", "module_train_and_eval"),
+            why="the training flag ignored in the function: dropout applied at test time too",
+            classic=True),
 ]

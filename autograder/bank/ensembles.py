@@ -5,6 +5,14 @@ average probabilities), Gal & Ghahramani 2016 (MC dropout) and the many blog
 posts that call model.train() for it, scikit-learn's VotingClassifier (soft vs
 hard voting), d2l.ai and CS231n notes on model ensembles, and forum threads
 ("MC dropout with batchnorm", "torch.mode ties", "ModuleList vs list").
+
+Classic mistakes (`classic=True`): the few that those sources warn about, and that students
+make most: logits averaged instead of probabilities (or the softmax of their average),
+model.train() for MC dropout (BatchNorm then in training mode), the modes not restored, and
+the members in a plain Python list.
+A public check catches each classic mistake, so that a student whose public checks
+all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
+lists what the public checks catch and name).
 """
 from autograder.variants import Bug, Correct, Mistake, Trivial
 
@@ -278,7 +286,8 @@ MISTAKES = [
             "probabilities (softmax each member's output first, then take the mean).",
             (("probs = [torch.softmax(z, dim=1) for z in logits]", "probs = logits"),),
             catches=("ensemble_mean_probabilities",),
-            why="averaging the raw outputs as for regression; deep ensembles average probabilities"),
+            why="averaging the raw outputs as for regression; deep ensembles average probabilities",
+            classic=True),
     Mistake("ties to the largest class",
             "ties went to the largest class index; they go to the smallest (argmax over the vote "
             "counts returns the first maximum).",
@@ -291,7 +300,8 @@ MISTAKES = [
             "statistics; only the Dropout modules go to training mode, everything else to eval.",
             (("        model.eval()\n        for m in model.modules():", "        model.train()\n        for m in model.modules():"),),
             catches=("mc_dropout_batchnorm_in_eval",),
-            why="the common MC-dropout recipe model.train(): BatchNorm then uses and updates batch statistics"),
+            why="the common MC-dropout recipe model.train(): BatchNorm then uses and updates batch statistics",
+            classic=True),
     Mistake("modes restored outside finally",
             "the flags were restored after the passes but not in a finally block, so a pass that "
             "raised left the model with its Dropout in training mode; restore them in "
@@ -312,7 +322,8 @@ MISTAKES = [
             "the modules' train/eval flags were not restored afterwards; remember each module's "
             "flag before and set it back (in a finally block).",
             (("        for m, was_training in previous.items():\n            m.training = was_training",
-              "        pass"),)),
+              "        pass"),),
+            classic=True),
     Mistake("model.train() instead of restoring",
             "afterwards every module was put in training mode; restore each module's own previous "
             "flag instead (the model may have been in eval mode, or partly in training mode).",
@@ -325,7 +336,8 @@ MISTAKES = [
               "        return average_predictions(probs)                   # (N, C)\n",
               "        return torch.softmax(average_predictions(logits), dim=1)\n"),),
             catches=("ensemble_mean_probabilities",),
-            why="'average, then normalize': a geometric-mean ensemble, not the mean of probabilities"),
+            why="'average, then normalize': a geometric-mean ensemble, not the mean of probabilities",
+            classic=True),
     Mistake("softmax over the wrong dim",
             "the softmax was taken over the batch (dim 0); each row of logits is one sample, so "
             "take it over the classes: torch.softmax(z, dim=1).",
@@ -350,7 +362,8 @@ MISTAKES = [
             ".eval(); keep them in nn.ModuleList(models) named models.",
             (("self.models = nn.ModuleList(models)", "self.models = list(models)"),),
             catches=("ensemble_members_registered",),
-            why="a Python list hides the members from .to(), .eval(), .parameters() and state_dict"),
+            why="a Python list hides the members from .to(), .eval(), .parameters() and state_dict",
+            classic=True),
     Mistake("members glued with torch.cat",
             "the members were joined with torch.cat, which glues them along the batch (M * N rows); "
             "torch.stack puts them on a new dim 0, (M, N, ...), over which the mean is taken.",

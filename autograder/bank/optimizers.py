@@ -9,6 +9,15 @@ Decay Regularization", and the PyTorch forum threads "Adam epsilon inside sqrt?"
 "SGD dampening first step", "leaf Variable that requires grad is being used in an
 in-place operation", "optimizer ignores lr scheduler" and "param_groups with
 different learning rates".
+
+Classic mistakes (`classic=True`): the few that those sources warn about, and that students
+make most: momentum's first step dampened, lr folded into the momentum buffer (CS231n's
+v = mu * v - lr * dw), eps inside the square root (RMSProp and Adam), RMSProp's alpha
+reversed, Adam without bias correction or with one step count for all parameters (d2l's
+shared t), and AdamW's decay coupled to the gradient.
+A public check catches each classic mistake, so that a student whose public checks
+all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
+lists what the public checks catch and name).
 """
 from autograder.hidden.optimizers import CHECKS
 from autograder.variants import Bug, Correct, Mistake, Trivial
@@ -806,7 +815,8 @@ MISTAKES = _LOW_PRECISION_AND_LAYOUT + [
             "(1 - dampening) only from the second step on.",
             (("buf = g.clone()                       # first step: no dampening",
               "buf = (1 - dampening) * g"),),
-            checks=_SGD),
+            checks=_SGD,
+            classic=True),
     Mistake("sgd nesterov ignored",
             "nesterov=True behaved as plain momentum; with Nesterov the step uses "
             "g + momentum * buf instead of buf.",
@@ -848,7 +858,8 @@ MISTAKES = _LOW_PRECISION_AND_LAYOUT + [
             "(eps after the square root, as torch.optim.RMSprop).",
             (("avg = (v - gm * gm).sqrt() + eps", "avg = (v - gm * gm + eps).sqrt()"),
              ("avg = v.sqrt() + eps", "avg = (v + eps).sqrt()")),
-            checks=_RMS),
+            checks=_RMS,
+            classic=True),
     Mistake("rmsprop centered without the mean",
             "centered=True did not subtract the squared mean gradient; centered RMSProp divides "
             "by sqrt(v - grad_avg**2) + eps.",
@@ -862,17 +873,20 @@ MISTAKES = _LOW_PRECISION_AND_LAYOUT + [
             (("v.mul_(alpha).addcmul_(g, g, value=1 - alpha)",
               "v.mul_(1 - alpha).addcmul_(g, g, value=alpha)"),
              ("gm.mul_(alpha).add_(g, alpha=1 - alpha)", "gm.mul_(1 - alpha).add_(g, alpha=alpha)")),
-            checks=_RMS),
+            checks=_RMS,
+            classic=True),
     Mistake("adam eps inside sqrt",
             "eps was added inside the square root; Adam divides by sqrt(v_hat) + eps "
             "(eps after the square root of the bias-corrected v).",
             _both_adams(("(v_hat.sqrt() + eps)", "(v_hat + eps).sqrt()")),
-            checks=_ADAM + _ADAMW),
+            checks=_ADAM + _ADAMW,
+            classic=True),
     Mistake("no bias correction",
             "the moments were not bias-corrected; divide m by (1 - beta1**t) and v by "
             "(1 - beta2**t), where t is the parameter's own step count.",
             _both_adams((" / (1 - beta1 ** t)", ""), (" / (1 - beta2 ** t)", "")),
-            checks=_ADAM + _ADAMW),
+            checks=_ADAM + _ADAMW,
+            classic=True),
     Mistake("shared step count",
             "the bias corrections used one step count for the whole optimizer; each parameter "
             "keeps its own (state['step']), which lags when it had no gradient in some steps.",
@@ -883,7 +897,8 @@ MISTAKES = _LOW_PRECISION_AND_LAYOUT + [
              ("# BEGIN SOLUTION Task 2.8",
               '# BEGIN SOLUTION Task 2.8\n        self._shared_t = getattr(self, "_shared_t", 0) + 1'),
              ('t = float(state["step"])\n', "t = float(self._shared_t)\n")),
-            checks=_ADAM + _ADAMW),
+            checks=_ADAM + _ADAMW,
+            classic=True),
     Mistake("amsgrad max of corrected v",
             "amsgrad kept the maximum of the bias-corrected v; PyTorch keeps the maximum of the "
             "raw v (max_exp_avg_sq) and bias-corrects it afterwards.",
@@ -904,7 +919,8 @@ MISTAKES = _LOW_PRECISION_AND_LAYOUT + [
             (("p.mul_(1 - lr * weight_decay)                 # decoupled decay, first\n"
               "                g = p.grad",
               "g = p.grad + weight_decay * p"),),
-            checks=_ADAMW),
+            checks=_ADAMW,
+            classic=True),
     Mistake("adamw decay without lr",
             "AdamW decayed the weights by weight_decay alone; torch.optim.AdamW multiplies them "
             "by (1 - lr * weight_decay).",
@@ -925,7 +941,8 @@ MISTAKES = _LOW_PRECISION_AND_LAYOUT + [
               '                    else:\n                        p.sub_(buf)\n'
               '                    continue\n'
               '                p.add_(g, alpha=-lr)')),
-            checks=_SGD),
+            checks=_SGD,
+            classic=True),
     Mistake("weight decay from the updated parameter",
             "weight decay was applied after the step, to the updated parameter; it belongs in "
             "the gradient, g = p.grad + weight_decay * p, before momentum and the update.",

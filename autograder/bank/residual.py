@@ -5,6 +5,13 @@ Sources for the misconceptions: He et al. 2016 and torchvision's BasicBlock
 (Residual with use_1x1conv), CMU 10-714 hw2 (needle's Residual(fn) = fn(x) + x,
 ResidualBlock/MLPResNet), CS231n lecture 6 and forum threads ("ReLU before or
 after the addition", "[module] * n shares the weights").
+
+Classic mistakes (`classic=True`): the few that those sources warn about, and that students
+make most: the ReLU before the skip (or none after it, or one at the end of the body), no
+projection when the widths differ, and one block object repeated in make_mlp.
+A public check catches each classic mistake, so that a student whose public checks
+all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
+lists what the public checks catch and name).
 """
 from autograder.hidden.residual import RESIDUAL_FORWARD
 from autograder.variants import Bug, Correct, Mistake, Trivial
@@ -215,11 +222,13 @@ MISTAKES = [
             "the ReLU was applied to the body before adding the skip; the block returns "
             "ReLU(body(x) + shortcut(x)): add first, then apply the ReLU.",
             (("return (self.body(x) + self.shortcut(x)).relu()",
-              "return self.body(x).relu() + self.shortcut(x)"),)),
+              "return self.body(x).relu() + self.shortcut(x)"),),
+            classic=True),
     Mistake("no final ReLU",
             "the block returns body(x) + shortcut(x) without the final ReLU.",
             (("return (self.body(x) + self.shortcut(x)).relu()",
-              "return self.body(x) + self.shortcut(x)"),)),
+              "return self.body(x) + self.shortcut(x)"),),
+            classic=True),
     Mistake("skip in PlainBlock",
             "PlainBlock added a skip connection; it is the same body without one: ReLU(body(x)).",
             (("        return self.body(x).relu()\n", "        return (self.body(x) + x).relu()\n"),),
@@ -237,7 +246,8 @@ MISTAKES = [
               "            BatchNorm1d(out_features),\n"
               "            nn.ReLU(),\n"
               "        )\n"
-              "        if in_features == out_features:\n"),)),
+              "        if in_features == out_features:\n"),),
+            classic=True),
     Mistake("projection with a bias",
             "the projection shortcut has a bias; make it nn.Linear(in_features, out_features, "
             "bias=False), whose only parameter is shortcut.weight.",
@@ -253,7 +263,8 @@ MISTAKES = [
               "            self.shortcut = nn.Linear(in_features, out_features, bias=False)\n",
               "            self.shortcut = nn.Identity()\n"
               "        else:\n"
-              "            self.shortcut = nn.Identity()\n"),)),
+              "            self.shortcut = nn.Identity()\n"),),
+            classic=True),
     Mistake("projection although the widths match",
             "the shortcut is a projection even though in_features == out_features; use "
             "nn.Identity() then, and the bias-free Linear only when the widths differ.",
@@ -270,7 +281,8 @@ MISTAKES = [
             "make_mlp repeated one block object ([block] * depth), so all blocks share one set of "
             "weights; create a new block for each position: [block(width) for _ in range(depth)].",
             (("    layers += [block(width) for _ in range(depth)]\n",
-              "    layers += [block(width)] * depth\n"),)),
+              "    layers += [block(width)] * depth\n"),),
+            classic=True),
     Mistake("residual flag ignored",
             "make_mlp built ResidualBlocks even with residual=False; it must use PlainBlock then.",
             (("    block = ResidualBlock if residual else PlainBlock\n",
