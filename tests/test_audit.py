@@ -32,7 +32,7 @@ from autograder.topics import TOPICS
 FLOORS = {
     "autograd": (48, 7, 39),
     "optimizers": (113, 9, 109),
-    "normalization": (100, 12, 90),
+    "normalization": (99, 12, 90),
     "dropout": (20, 5, 19),
     "residual": (29, 4, 28),
     "ensembles": (41, 5, 40),

@@ -148,7 +148,7 @@ def _porcelain() -> set[str]:
 
 SCAN_ROOTS = ["/tmp", "/var/tmp", "/run/lock", "/dev/shm", str(ROOT), str(Path.home())]
 FIXED_NAMES = {"sitecustomize.py", "usercustomize.py", "torch.py", "results.json", "feedback.txt",
-               "gradebook.csv", "scores.csv"}
+               "instructor.txt", "gradebook.csv", "scores.csv", "report.html"}
 
 
 def _scan_host(run: BatchRun, since: float, skip: set[Path]) -> dict[str, list[str]]:
@@ -240,8 +240,8 @@ def _survivors(run: BatchRun) -> dict[str, list[tuple[int, str]]]:
 
 
 def _out_files(out: Path, names: list[str]) -> tuple[list[str], list[str], list[str]]:
-    expected = {"gradebook.csv", "scores.csv"} | {f"{n}/{f}" for n in names
-                                                  for f in ("results.json", "feedback.txt")}
+    expected = {"gradebook.csv", "scores.csv", "report.html"} | {
+        f"{n}/{f}" for n in names for f in ("results.json", "feedback.txt", "instructor.txt")}
     actual = {str(p.relative_to(out)) for p in out.rglob("*") if not p.is_dir()}
     forged = [p for p in sorted(actual) if RUN in (out / p).read_text(errors="ignore")]
     return sorted(actual - expected), sorted(expected - actual), forged

@@ -1002,17 +1002,3 @@ BUGS += [
         why="'do not modify the module's state in place' carried over from functional code: "
             "the buffers are replaced, so whoever held them sees stale statistics"),
 ]
-BUGS += [
-    Bug("bnf-empty-batch-rejected", T,
-        (("        if x.shape[0] == 1:\n"
-          "            raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
-          "                             f\"got input size {x.size()}\")\n"
-          "        mean = x.mean(0)                                  # (C,)\n",
-          "        if x.shape[0] <= 1:                              # BUG: N == 0 is fine\n"
-          "            raise ValueError(\"Expected more than 1 value per channel when training, \"\n"
-          "                             f\"got input size {x.size()}\")\n"
-          "        mean = x.mean(0)                                  # (C,)\n"),),
-        catches=("batchnorm_function_empty_batch",),
-        why="'at least two samples' written as N <= 1: an empty batch (the last one of a loader "
-            "with drop_last and a tiny dataset) becomes an error"),
-]

@@ -539,24 +539,6 @@ def batchnorm_function_batch_of_one(impl, t):
     return {"error_for_N=1": error, "out_for_N=2": out}
 
 
-@check(points=1, placement=False)
-def batchnorm_function_empty_batch(impl, t):
-    """BatchNormFunction on an empty batch (N = 0): an empty output and zero weight/bias gradients.
-
-    Only N == 1 is an error (one value per channel); training-mode batch norm returns
-    an empty result for N == 0, and so must the function that stands for it. A batch of
-    four goes through the same function first, so that doing nothing earns nothing.
-    """
-    weight, bias = make_param(impl, t.rand(3) + 0.5), make_param(impl, t.randn(3))
-    found = {}
-    for n in (4, 0):
-        x = make_param(impl, t.randn(n, 3) * 2 + 1)
-        out, grads = call_with_grad(impl.BatchNormFunction.apply, x, weight, bias, 1e-5,
-                                    upstream=t.randn(n, 3))
-        found[f"N={n}"] = {"out": out, "grads": grads}
-    return found
-
-
 # ----------------------------------------------------------------------------- float16 and bfloat16
 #
 # HALF_TOLERANCE, the tolerance of the three checks below: 8 times the table's, so

@@ -729,7 +729,7 @@ BatchNormFunction.forward = staticmethod(_rt_evil_forward)
     '''), high="full - LNB"),
     Attack("tensor_of_a_billion_elements", "dos", _wrap_layer_norm('''
         return torch.zeros(1).expand(10 ** 9)      # 4 GB once made contiguous for the wire
-    ''', when="tuple(args[0].shape) == (4, 6, 10)"), high="full - LNL"),
+    ''', when="tuple(args[0].shape) == (4, 6, 10) and args[1] == 10"), high="full - LNL"),
     Attack("reply_header_of_80_mb", "dos", _wrap_layer_norm('''
         return "x" * (70 << 20)                    # a 70 MB JSON header
     '''), high="full - LNB"),
