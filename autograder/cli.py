@@ -273,6 +273,8 @@ def cmd_export(args) -> int:
     """Instructors: the assignment in another platform's format."""
     from .exporters.gradescope import HIDDEN_VISIBILITY, autograder_zip
     course = _course(args.course)                 # checked here, shipped as course.toml
+    if args.platform in ("nbgrader", "otter"):
+        return _export_notebooks(args, course)
     visibility = args.hidden_visibility or (course.hidden_visibility if course else HIDDEN_VISIBILITY)
     names = autograder_zip(Path(args.out), ROOT, visibility,
                            Path(args.course) if course is not None else None)
@@ -280,6 +282,27 @@ def cmd_export(args) -> int:
           "(Ubuntu 24.04 base image); hidden checks are shown "
           f"{visibility.replace('_', ' ')}, public checks at once"
           + (f"; graded with {args.course}" if course is not None else ""))
+    return 0
+
+
+def _export_notebooks(args, course) -> int:
+    """nbgrader: a course folder (nbgrader_config.py, source/NAME/); otter: master notebooks."""
+    topics = _topics(args.topic)
+    course_file = Path(args.course) if course is not None else None
+    device = args.device or ("all" if course is None or set(course.configure(Config()).devices)
+                             == {"cpu", "cuda"} else course.configure(Config()).devices[0])
+    out = Path(args.out)
+    if args.platform == "nbgrader":
+        from .exporters.nbgrader import export
+        written = export(out, args.assignment, topics, device, course_file)
+        print(f"wrote an nbgrader course in {out}/ ({len(written) - 1} notebook(s) in "
+              f"source/{args.assignment}/ and nbgrader_config.py); next, in {out}/: "
+              f"nbgrader generate_assignment {args.assignment}")
+    else:
+        from .exporters.otter import export
+        written = export(out, topics, device, course_file)
+        print(f"wrote {len(written) - 1} otter-assign master notebook(s) in {out}/; next, for each: "
+              f"otter assign {written[0].relative_to(out)} dist/{written[0].parent.name}  (see {out}/README.md)")
     return 0
 
 
@@ -387,12 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .exporters.gradescope import HIDDEN_VISIBILITY, VISIBILITIES
     e = sub.add_parser("export", help="instructors: the assignment for another platform")
-    e.add_argument("platform", choices=["gradescope"])
-    e.add_argument("out", help="the file to write (gradescope: the autograder .zip)")
+    e.add_argument("platform", choices=["gradescope", "nbgrader", "otter"])
+    e.add_argument("out", help="gradescope: the autograder .zip to write; nbgrader: the course folder; "
+                               "otter: the folder for the master notebooks")
+    e.add_argument("--assignment", default="ps1", help="nbgrader: the assignment's name (default ps1)")
+    e.add_argument("--topic", action="append", help="nbgrader, otter: only this topic (repeatable; "
+                                                     "default every topic)")
+    e.add_argument("--device", choices=("cpu", "cuda", "all"),
+                   help="nbgrader, otter: devices the checks are graded on (default: the course "
+                        "file's, or all); a check that runs on none of them is left out")
     e.add_argument("--hidden-visibility", choices=VISIBILITIES,
                    help="when students see the hidden checks' cases (public ones: at once; default: "
                         f"the course file's, or {HIDDEN_VISIBILITY})")
-    e.add_argument("--course", metavar="TOML", help="course.toml to ship in the zip and grade with")
+    e.add_argument("--course", metavar="TOML", help="course.toml to grade with (gradescope: shipped in the "
+                                                     "zip; nbgrader, otter: its points, and named in the settings)")
     e.set_defaults(func=cmd_export)
 
     r = sub.add_parser("gradescope-run", help="inside Gradescope: grade one upload (run_autograder)")
