@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from . import forbidden, guard, wire
+from . import forbidden, guard, messages, wire
+from .messages import in_place_message
 from .checks import Check, TopicChecks
 from .compare import compare
 from .config import Config
@@ -387,25 +388,7 @@ def grade_submission(submission: Submission, plan: dict[str, TopicChecks], refer
 
 
 def forbidden_message(parts: list[str]) -> str:
-    if not parts:
-        return ""
-    if any(p.split(" ")[0] in TAMPER or p.split(" ")[0].startswith(TAMPER) for p in parts):
-        return _("Your code uses {names}: it reaches into PyTorch's dispatcher or the process's "
-                 "memory, which is not allowed in any topic. This check earns no credit while it "
-                 "does.").format(names=", ".join(parts))
-    return _("Your code uses {names}, which this assignment does not allow: the point is to write "
-             "it yourself. This check earns no credit while it is used.").format(names=", ".join(parts))
-
-
-def in_place_message(call: str, key, changed: bool) -> str:
-    """An argument changed in place that must not be, or left alone that must be updated."""
-    what = _("argument {key}").format(key=key) if isinstance(key, int) \
-        else _("argument '{key}'").format(key=key)
-    if changed:
-        return _("{call}(...) modified its {what} in place; it must leave its inputs unchanged "
-                 "(work on a new tensor, or clone first).").format(call=call, what=what)
-    return _("{call}(...) should update its {what} in place (the same tensor object, e.g. with "
-             ".copy_() or .mul_()), but left it unchanged.").format(call=call, what=what)
+    return messages.forbidden_message(parts, TAMPER)
 
 
 def static_findings(submission: Submission, topic: Topic):

@@ -37,6 +37,7 @@ from .compare import compare
 from .course import Course, Topic, UsageError, load_course, public_plan, select, student_files
 from .i18n import _, gettext
 from .impl import Impl, LocalConnection, RemoteError, manual_seed
+from .messages import forbidden_message, in_place_message
 from .outcome import Outcome
 from .report import feedback
 from .scoring import score
@@ -332,28 +333,6 @@ def slow_notice(check: Check, seconds: float):
         yield
     finally:
         timer.cancel()
-
-
-def forbidden_message(parts: list[str], tamper: tuple[str, ...]) -> str:
-    if not parts:
-        return ""
-    if any(p.split(" ")[0] in tamper or p.split(" ")[0].startswith(tamper) for p in parts):
-        return _("Your code uses {names}: it reaches into PyTorch's dispatcher or the process's "
-                 "memory, which is not allowed in any topic. This check earns no credit while it "
-                 "does.").format(names=", ".join(parts))
-    return _("Your code uses {names}, which this assignment does not allow: the point is to write "
-             "it yourself. This check earns no credit while it is used.").format(names=", ".join(parts))
-
-
-def in_place_message(call: str, key, changed: bool) -> str:
-    """As the grader's (grader.in_place_message)."""
-    what = _("argument {key}").format(key=key) if isinstance(key, int) \
-        else _("argument '{key}'").format(key=key)
-    if changed:
-        return _("{call}(...) modified its {what} in place; it must leave its inputs unchanged "
-                 "(work on a new tensor, or clone first).").format(call=call, what=what)
-    return _("{call}(...) should update its {what} in place (the same tensor object, e.g. with "
-             ".copy_() or .mul_()), but left it unchanged.").format(call=call, what=what)
 
 
 def _on_device(value, device: str):
