@@ -26,10 +26,10 @@ import torch
 
 # Re-exported for check modules: everything a driver needs comes from here.
 __all__ = ["Cause", "Check", "Inputs", "TopicChecks", "cause", "check", "collect", "raised", "RemoteError",
-           "assign", "call_with_grad", "fetch", "fns_on", "make_param", "manual_seed",
+           "assign", "call_with_grad", "fetch", "fns_on", "make_param", "make_params", "manual_seed",
            "module_types", "torch_on"]
 from .impl import (RemoteError, assign, call_with_grad, fetch, fns_on, make_param,  # noqa: F401
-                   manual_seed, module_types, torch_on)
+                   make_params, manual_seed, module_types, torch_on)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ driver cannot tell them apart and both are treated the same way:
   come back as `Ref`s (handles);
 - an argument changed in place on the other side is changed in place here too,
   and the change is logged, so a check can tell "updated running_mean in place"
-  from "modified its input x". The other side sends every tensor argument back as
-  it is after the call; whether it changed is decided here, against a copy kept
-  here, never by the other side;
+  from "modified its input x". The other side sends back every tensor argument
+  that differs after the call from what it received (and says UNCHANGED for the
+  others, which saves sending large inputs back); what changed is compared here
+  with a copy kept here, and copied into the local tensor;
 - an exception on the other side is raised here as `RemoteError`.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch
 
 from . import wire
 from .sandbox import Worker
-from .worker import Executor, _tensor_args      # the same rule for tensor arguments on both sides
+from .worker import UNCHANGED, Executor, _tensor_args, same_tensor   # the same rules on both sides
 
 
 class RemoteError(Exception):
@@ -83,6 +84,7 @@ class Impl:
         self._module = module
         self._topic = topic
         self._timeout = timeout
+        self._seed: int | None = None      # manual_seed's, sent with the next request
         self.log = CallLog()
 
     def __getattr__(self, name: str) -> "Ref":
@@ -92,6 +94,9 @@ class Impl:
 
     # -- requests
     def _request(self, message: dict) -> dict:
+        if self._seed is not None:          # one round trip fewer a case (manual_seed)
+            message = {**message, "seed": self._seed}
+            self._seed = None
         reply_bytes = self._connection.request(wire.dumps(message, fallback=_send_ref), self._timeout)
         reply = wire.loads(reply_bytes, handle=self._handle)
         if not isinstance(reply, dict):
@@ -163,19 +168,10 @@ class Ref:
 
 
 def _same(sent: torch.Tensor, back) -> bool:
-    """Whether the tensor that came back equals the one sent (NaN equal to NaN)."""
-    if not isinstance(back, torch.Tensor):
-        return False
-    if sent.shape != back.shape or sent.dtype != back.dtype or sent.device.type != back.device.type:
-        return False
-    if sent.device.type == "meta":
-        return True                                 # no values to compare
-    back = back.to(sent.device)
-    if torch.equal(sent, back):
-        return True
-    return bool((sent.is_floating_point() or sent.is_complex())
-                and torch.equal(sent.isnan(), back.isnan())
-                and torch.equal(sent.nan_to_num(), back.nan_to_num()))
+    """Whether the tensor that came back equals the one sent (the other side says UNCHANGED
+    instead of sending back an argument as it came: trusting that gives a submission no more
+    than restoring its input itself would)."""
+    return (isinstance(back, str) and back == UNCHANGED) or same_tensor(sent, back)
 
 
 def _send_ref(value):
@@ -220,10 +216,20 @@ def make_param(impl: Impl, value: torch.Tensor) -> Ref:
     return impl._handle(node if isinstance(node, dict) else {})   # the handle, sent as plain data
 
 
+def make_params(impl: Impl, values: list[torch.Tensor]) -> list[Ref]:
+    """make_param for each of `values`, in one request."""
+    nodes = impl._request({"op": "param", "values": list(values)})["value"]
+    if not isinstance(nodes, list) or len(nodes) != len(values):
+        raise wire.WireError("malformed reply")
+    return [impl._handle(node if isinstance(node, dict) else {}) for node in nodes]
+
+
 def module_types(ref: Ref) -> list[tuple[str, str, str]]:
     """(name, class name, module the class is defined in) for every submodule of `ref`."""
     return [tuple(row) for row in ref._impl._request({"op": "modules", "target": ref._spec()})["value"]]
 
 
 def manual_seed(impl: Impl, seed: int) -> None:
-    impl._request({"op": "seed", "seed": int(seed)})
+    """Seed the implementation's global generators (torch, random, numpy) just before its
+    next request runs: sent with that request, so it costs no round trip of its own."""
+    impl._seed = int(seed)

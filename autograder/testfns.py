@@ -147,3 +147,27 @@ class Recorder(torch.nn.Module):
         if torch.is_grad_enabled():
             self.seen.append(x[:, 0].tolist())
         return self.linear(x)
+
+
+def train_steps(optimizer, params, noises, scales, late: int, lr_change=None) -> list:
+    """The optimizer checks' training loop, run where the optimizer lives (one request for
+    every step, where a request a call took four a step: latency was most of a check's time).
+
+    Step k: if lr_change is [k, lr0, lr1], param_groups[0 and 1]["lr"] = lr0, lr1; then
+    optimizer.zero_grad(); torch.autograd.backward(active, grads), which gives each active
+    leaf a fresh p.grad = scales[k] * (0.5 * (p - 0.5) + noise) (a pull towards 0.5 plus the
+    driver's seeded noise; params[2] is active from step `late` on); optimizer.step(). Returns
+    parameters_to_vector(params[:3]) after each step.
+    """
+    history = []
+    for step, (noise, scale) in enumerate(zip(noises, scales)):
+        if lr_change is not None and step == lr_change[0]:
+            optimizer.param_groups[0]["lr"] = lr_change[1]
+            optimizer.param_groups[1]["lr"] = lr_change[2]
+        active = [i for i in range(3) if i != 2 or step >= late]
+        optimizer.zero_grad()
+        torch.autograd.backward([params[i] for i in active],
+                                [scale * (0.5 * (params[i].detach() - 0.5) + noise[i]) for i in active])
+        optimizer.step()
+        history.append(torch.nn.utils.parameters_to_vector(params[:3]))
+    return history

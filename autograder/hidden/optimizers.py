@@ -8,13 +8,13 @@ Every long check trains the same four parameters on both sides for 20 steps:
     frozen (2,)          group 1: never gets a gradient (grad_none_skipped checks that
                          such a parameter stays unchanged and gets no state)
 
-The gradients are made here, on the trusted side, from the parameters' current
-values (a pull towards 0.5 plus seeded noise), and handed over as in a training
-loop: `opt.zero_grad()`, then `torch.autograd.backward(params, grads)` on the
-implementation's side, which gives each leaf a fresh p.grad (one request for all
-of them, where `assign(p.grad, g)` takes one each: request latency is most of a
-check's time). Both sides see the same gradient sequence as long as they take the
-same steps. The parameters are compared after every step, the optimizer state
+The gradients are made from the parameters' current values (a pull towards 0.5
+plus noise drawn here, on the trusted side, from the check's seed) and handed over
+as in a training loop: `opt.zero_grad()`, then `torch.autograd.backward(params,
+grads)`, which gives each leaf a fresh p.grad, then `opt.step()`. The loop runs on
+the implementation's side in one request (testfns.train_steps; four requests a
+step made latency most of a check's time). Both sides see the same gradient
+sequence as long as they take the same steps. The parameters are compared after every step, the optimizer state
 (`state_dict()["state"]`) after the last one, in a form every honest layout
 shares: "step" read as a float (a 0-dim tensor, as PyTorch stores it, and a
 Python number both pass), keys other than PyTorch's state names ignored, and an
@@ -32,8 +32,8 @@ import copy
 
 import torch
 
-from autograder.checks import (RemoteError, assign, check, fetch, make_param, raised,
-                               torch_on)
+from autograder.checks import (RemoteError, assign, check, fetch, fns_on, make_param, make_params,
+                               raised, torch_on)
 
 TOPIC = "optimizers"
 PLACEMENT_POINTS = 1
@@ -48,12 +48,6 @@ STATE_KEYS = ("step", "momentum_buffer", "square_avg", "grad_avg", "exp_avg", "e
 
 
 # ----------------------------------------------------------------------------- the driver
-
-def _gradient(t, value, scale):
-    """A seeded gradient for a parameter whose current value is `value`."""
-    noise = t.randn(*value.shape, dtype=value.dtype)
-    return scale * (0.5 * (value.detach() - 0.5) + noise)
-
 
 def _plain_step(value):
     if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta":
@@ -90,28 +84,29 @@ def _train(impl, t, make, group1=None, *, dtype=F64, steps=STEPS, scale=1.0, lat
 
     scale: the gradients' size, a number or a function of the step (0-based).
     lr_change: (step, lr for group 0, lr for group 1), set through param_groups before it.
+    The loop itself runs on the implementation's side (testfns.train_steps, one request);
+    the noise is drawn here, from the check's seed, in the order a step-by-step loop drew it.
     """
+    if t.device.type == "meta":       # the placement probe: every code path (first steps,
+        steps = min(steps, late + 2)  # w2's late first step, steady state) at a quarter the cost
     values = [t.randn(*shape, dtype=dtype) for shape in SHAPES]
-    params = [make_param(impl, v) for v in values]
+    params = make_params(impl, values)
     opt = make([{"params": params[:2]}, {"params": params[2:], **(group1 or {})}])
-    there = torch_on(impl)
-    history = {}
+    noises, scales = [], []
     for step in range(steps):
-        if lr_change is not None and step == lr_change[0]:
-            assign(opt.param_groups[0]["lr"], lr_change[1])
-            assign(opt.param_groups[1]["lr"], lr_change[2])
-        size = scale(step) if callable(scale) else scale
         active = [i for i in range(3) if i != 2 or step >= late]
-        # Fresh gradients, as in a training loop: zero_grad() (to None), then
-        # backward(p, g) on each leaf p sets p.grad = g: two requests, not one a parameter.
-        opt.zero_grad()
-        there.autograd.backward([params[i] for i in active],
-                                [_gradient(t, values[i], size) for i in active])
-        opt.step()
-        flat = there.nn.utils.parameters_to_vector(params[:3])      # one request
-        values = [part.reshape(shape) for part, shape in
-                  zip(flat.split([_numel(s) for s in SHAPES[:3]]), SHAPES[:3])]
-        history[f"after step {step + 1}"] = dict(zip(NAMES, values))
+        drawn = {i: t.randn(*SHAPES[i], dtype=dtype) for i in active}
+        noises.append([drawn.get(i) for i in range(3)])
+        scales.append(float(scale(step)) if callable(scale) else float(scale))
+    flats = fns_on(impl).train_steps(opt, params, noises, scales, late,
+                                     list(lr_change) if lr_change is not None else None)
+    if not isinstance(flats, list) or len(flats) != steps:
+        raise TypeError(f"the training loop returned {type(flats).__name__}, not {steps} steps")
+    history = {}
+    for step, flat in enumerate(flats):
+        history[f"after step {step + 1}"] = dict(zip(NAMES, [
+            part.reshape(shape) for part, shape in
+            zip(flat.split([_numel(s) for s in SHAPES[:3]]), SHAPES[:3])]))
     # frozen's value and (absent) state are grad_none_skipped's business
     return {"params": history, "state": _state(opt.state_dict(), skip=("frozen",))}
 
