@@ -175,47 +175,79 @@ def cmd_merge(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """Students: the public checks of one or more topics, on their own assignments/ folder."""
-    from .batch import grade_batch
+    """Students: the public checks of one or more topics, on their own assignments/ folder.
+
+    Run in this process (local_run.py, as the student kit's checker does): no worker, no
+    sandbox; it is the student's own code on the student's own machine."""
+    import torch
+
+    from . import local_run
+    from .batch import public_plan
+    from .report import feedback
+    from .scoring import score
+    from .topics import TAMPER
     root = Path(args.root).resolve()
     i18n.set_language(args.lang)
     _ = i18n._
     topics = _topics(args.topic) or tuple(TOPICS)
-    files = {}
-    for name in topics:
-        topic = TOPICS[name]
-        path = topic.assignment_dir(root) / topic.filename
-        if path.exists():
-            files[topic.filename] = path
-    if not files:
+    files = {t.filename: t.assignment_dir(root) / t.filename for t in TOPICS.values()
+             if (t.assignment_dir(root) / t.filename).is_file()}   # every module: cross-topic imports
+    wanted = tuple(name for name in topics if TOPICS[name].filename in files)
+    if not wanted:
         print(_("No assignment files found under {folder}.").format(folder=f"{root}/assignments"),
               file=sys.stderr)
         return 2
-    import tempfile, shutil
-    with tempfile.TemporaryDirectory(prefix="ag-check-") as tmp:
-        sub = Path(tmp) / "my-work"
-        sub.mkdir()
-        for topic in TOPICS.values():        # every module, so cross-topic imports work
-            path = topic.assignment_dir(root) / topic.filename
-            if path.exists():
-                shutil.copy(path, sub / topic.filename)
-        config = Config(devices=args.device, topics=topics, public_only=True, reference="torch", jobs=1,
-                        base_seed=args.seed)
-        from .batch import public_plan
-        plan = public_plan(topics, root)
-        if not plan:
-            print(_("No public checks found for: {topics}").format(topics=", ".join(topics)),
-                  file=sys.stderr)
+    plan = public_plan(wanted, root)
+    if not plan:
+        print(_("No public checks found for: {topics}").format(topics=", ".join(topics)),
+              file=sys.stderr)
+        return 2
+    if args.only:
+        plan = _only(plan, args.only)
+        if plan is None:
             return 2
-        if args.only:
-            plan = _only(plan, args.only)
-            if plan is None:
-                return 2
-        grade_batch([sub], Path(tmp) / "out", config, plan=plan, regrade=True)
-        text = (Path(tmp) / "out" / "my-work" / "feedback.txt").read_text()
-        print(text.replace(_("Feedback for {name}:").format(name="my-work"),
-                           _("Public checks on your code:"), 1))
+    course = local_run.Course(dict(TOPICS), args.seed, TAMPER, *_known_mistakes(plan, args.seed))
+    present = {"cpu"} | ({"cuda"} if torch.cuda.is_available() else set())
+    run_on = [d for d in args.device if d in present]
+    absent = [d for d in args.device if d not in present]
+    outcomes = local_run.run_plan(course, plan, files, args.seed, run_on, absent)
+    header = _("Devices: {devices}").format(devices=", ".join(run_on)) + (
+        _(" (not on this machine, skipped: {devices})").format(devices=", ".join(absent))
+        if absent else "")
+    text = feedback("my-work", outcomes, score(outcomes), [], args.seed, header)
+    print(text.replace(_("Feedback for {name}:").format(name="my-work"),
+                       _("Public checks on your code:"), 1))
     return 0
+
+
+def _known_mistakes(plan: dict, seed: int) -> tuple[dict, int | None]:
+    """The known mistakes' outputs on the public checks' inputs (their "Likely cause"), as the
+    student kit ships them (likely_causes.py); computed from the reference solutions once
+    (about a second a topic) and kept in build/check-cache/ until the grader or the
+    solutions change. ({}, None) when the solutions are not here."""
+    import hashlib
+
+    from . import wire
+    from .batch import grader_digest
+    from .likely_causes import public_mistakes
+    if not (ROOT / "solutions").is_dir():
+        return {}, None
+    ids = sorted(c.id for tc in plan.values() for c in tc.checks)
+    key = hashlib.sha256(f"{grader_digest()}:{seed}:{ids}".encode()).hexdigest()[:20]
+    path = ROOT / "build" / "check-cache" / f"mistakes-{key}.bin"
+    try:
+        return wire.loads(path.read_bytes()), seed
+    except (OSError, wire.WireError):
+        pass
+    known = public_mistakes(plan, seed, ROOT)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(wire.dumps(known))
+        tmp.replace(path)
+    except OSError:
+        pass                                   # a read-only checkout: computed again next time
+    return known, seed
 
 
 def _only(plan: dict, wanted: list[str], kind: str = "public"):

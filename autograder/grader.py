@@ -85,7 +85,7 @@ class StudentSession:
         state = self.imports.get(topic.name)
         if (state is not None and not state.ok) or topic.filename not in self.submission.files:
             return worker
-        message = {"op": "import", "module": topic.module, "as": graded_name(topic),
+        message = {"op": "import", "module": topic.module, "as": topic.graded_name,
                    "stand_ins": topic.stand_ins}
         try:
             reply = self._request(worker, message, self.config.import_timeout)
@@ -120,7 +120,7 @@ class StudentSession:
 
     def impl(self, topic: Topic, timeout: float) -> Impl:
         worker = self.ready_worker(topic)
-        return Impl(WorkerConnection(worker, timeout), graded_name(topic), topic.name, timeout)
+        return Impl(WorkerConnection(worker, timeout), topic.graded_name, topic.name, timeout)
 
     def close(self):
         if self.worker is not None:
@@ -139,11 +139,6 @@ def forbidden_use(error: BaseException | None, worker: Worker | None) -> str | N
     names = [line[len(guard.LOG_PREFIX):].strip() for line in lines if line.startswith(guard.LOG_PREFIX)]
     name = names[-1][:120] if names else ""
     return name or _("a forbidden PyTorch built-in")
-
-
-def graded_name(topic: Topic) -> str:
-    """Topics graded with stand-ins are imported under a private name (see Topic.stand_ins)."""
-    return f"graded_{topic.module}" if topic.stand_ins else topic.module
 
 
 def import_failure(topic: Topic, error: dict) -> ImportState:

@@ -44,6 +44,11 @@ class Topic:
         return f"{self.module}.py"
 
     @property
+    def graded_name(self) -> str:
+        """Topics graded with stand-ins are imported under a private name (see stand_ins)."""
+        return f"graded_{self.module}" if self.stand_ins else self.module
+
+    @property
     def hidden_module(self) -> str:
         return f"autograder.hidden.{self.name}"
 
@@ -67,7 +72,7 @@ _NORM = ("torch.nn.functional.batch_norm", "torch.nn.functional.layer_norm",
          "torch.nn.LayerNorm", "torch.nn.GroupNorm", "torch.nn.InstanceNorm1d",
          "torch.nn.InstanceNorm2d", "torch.nn.SyncBatchNorm", "torch.nn.LazyBatchNorm1d",
          "torch.nn.modules.batchnorm", "torch.nn.modules.normalization", "torch._refs",
-         "torch._decomp", "torch.ops.aten")
+         "torch._decomp", "torch.ops.aten", "torch.nn.utils.fusion")   # fusion: fold_batchnorm's
 _DROPOUT = ("torch.nn.functional.dropout", "torch.nn.functional.dropout1d",
             "torch.nn.functional.dropout2d", "torch.nn.functional.dropout3d",
             "torch.nn.functional.alpha_dropout", "torch.nn.functional.feature_alpha_dropout",
@@ -91,7 +96,8 @@ NORM_GUARD = Guard(
     kernels=(_NORM_NAMES, r"_transformer_encoder_layer_fwd"),   # the fused encoder layer-norms too
     python=tuple((m, _NORM_NAMES) for m in ("torch.nn.functional", "torch._refs",
                                             "torch._refs.nn.functional", "torch._decomp.decompositions"))
-    + (("torch.nn.modules.batchnorm", ""), ("torch.nn.modules.normalization", "")))  # the classes
+    + (("torch.nn.modules.batchnorm", ""), ("torch.nn.modules.normalization", ""),  # the classes
+       ("torch.nn.utils.fusion", "")))                         # fuse_linear_bn_eval: fold_batchnorm
 DROPOUT_GUARD = Guard(
     kernels=(r"dropout",),
     python=tuple((m, r"dropout") for m in ("torch.nn.functional", "torch._refs.nn.functional",

@@ -41,9 +41,10 @@ UNCHANGED = "unchanged"                 # in args_after: the argument is as it w
 class Executor:
     """Runs requests against the modules of one implementation."""
 
-    def __init__(self, module_dir: str | Path, module_prefix: str = ""):
+    def __init__(self, module_dir: str | Path, module_prefix: str = "", backward=None):
         self.module_dir = Path(module_dir)
         self.module_prefix = module_prefix      # "" in a worker; unique on the trusted side
+        self.backward = backward or _backward   # call_with_grad's (local_run.py has its own)
         self.modules: dict[str, Any] = {}
         self.handles: dict[int, Any] = {}
         self.handle_ids: dict[int, int] = {}    # id(obj) -> handle, so an object keeps one handle
@@ -168,7 +169,7 @@ class Executor:
         with torch.enable_grad() if upstream is not None else _nullcontext():
             result = target(*args, **kwargs)
             if upstream is not None:
-                _backward(result, upstream)
+                self.backward(result, upstream)
         # An argument that is as it came is not sent back (a 4 MB input cost more to send than
         # to compare here); one that changed comes back whole, for the caller to judge.
         reply = {"value": result,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import wire
 from .checks import TopicChecks, collect
 from .i18n import _
+from .local_run import Course
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -36,16 +37,6 @@ class Topic:
     @property
     def graded_name(self) -> str:
         return f"graded_{self.module}" if self.stand_ins else self.module
-
-
-@dataclass
-class Course:
-    topics: dict[str, Topic]
-    base_seed: int
-    tamper: tuple[str, ...]
-    mistakes: dict = field(default_factory=dict)    # check id -> [{name, message, outputs}]
-    mistakes_seed: int | None = None
-    lang: str = "en"                                # the kit's language (release --lang)
 
 
 def load_course() -> Course:
