@@ -20,7 +20,7 @@ from .checks import Check, TopicChecks
 from .compare import compare
 from .config import Config
 from .i18n import _, gettext
-from .impl import Impl, RemoteError, WorkerConnection, manual_seed
+from .impl import HangLog, Impl, RemoteError, WorkerConnection, manual_seed
 from .outcome import Outcome
 from .placement import placement_outcome
 from .reference import DriverRun, ReferenceSide, run_driver
@@ -64,6 +64,7 @@ class StudentSession:
         self.worker: Worker | None = None
         self.worker_topic: str | None = None
         self.imports: dict[str, ImportState] = {}
+        self.hangs: dict[str, HangLog] = {}     # per topic: functions that ran past the limit
 
     def _request(self, worker: Worker, message: dict, timeout: float) -> dict:
         reply = wire.loads(worker.request(wire.dumps(message), timeout))
@@ -120,7 +121,11 @@ class StudentSession:
 
     def impl(self, topic: Topic, timeout: float) -> Impl:
         worker = self.ready_worker(topic)
-        return Impl(WorkerConnection(worker, timeout), topic.graded_name, topic.name, timeout)
+        hangs = None
+        if topic.hang_limit is not None:
+            hangs = self.hangs.setdefault(topic.name, HangLog(
+                topic.hang_limit * self.config.timeout_scale, (WorkerTimeout,)))
+        return Impl(WorkerConnection(worker, timeout), topic.graded_name, topic.name, timeout, hangs)
 
     def close(self):
         if self.worker is not None:
@@ -251,10 +256,17 @@ class CaseRunner:
     def _failed_run(self, check: Check, device: str, share: float, error: BaseException,
                     seed: int) -> Outcome:
         if isinstance(error, WorkerTimeout):
+            limit = getattr(error, "limit", None) or \
+                self.session.config.timeout_scale * (check.timeout or self.topic.timeout)
+            if getattr(error, "earlier", None):
+                return self.outcome(check, device, share, "timeout", _(
+                    "Your code did not finish within {seconds:g} s on this check: {name} already "
+                    "ran past the {limit:.0f} s limit in an earlier check, so later calls to it "
+                    "get {seconds:g} s (an endless loop, or a very slow Python loop over "
+                    "elements?).").format(seconds=limit, name=error.label, limit=error.earlier))
             return self.outcome(check, device, share, "timeout", _(
                 "Your code did not finish within {seconds:.0f} s on this check (an endless loop, "
-                "or a very slow Python loop over elements?).").format(
-                    seconds=self.session.config.timeout_scale * (check.timeout or self.topic.timeout)))
+                "or a very slow Python loop over elements?).").format(seconds=limit))
         if isinstance(error, WorkerDied):
             name = forbidden_use(error, self.session.worker)
             if name is not None:

@@ -79,11 +79,13 @@ class CallLog:
 class Impl:
     """One implementation of a topic's module, as seen by a driver."""
 
-    def __init__(self, connection, module: str, topic: str, timeout: float | None = None):
+    def __init__(self, connection, module: str, topic: str, timeout: float | None = None,
+                 hangs: "HangLog | None" = None):
         self._connection = connection
         self._module = module
         self._topic = topic
         self._timeout = timeout
+        self._hangs = hangs
         self._seed: int | None = None      # manual_seed's, sent with the next request
         self.log = CallLog()
 
@@ -93,11 +95,12 @@ class Impl:
         return Ref(self, {"module": self._module}, [["attr", name]], name)
 
     # -- requests
-    def _request(self, message: dict) -> dict:
+    def _request(self, message: dict, timeout: float | None = None) -> dict:
         if self._seed is not None:          # one round trip fewer a case (manual_seed)
             message = {**message, "seed": self._seed}
             self._seed = None
-        reply_bytes = self._connection.request(wire.dumps(message, fallback=_send_ref), self._timeout)
+        reply_bytes = self._connection.request(wire.dumps(message, fallback=_send_ref),
+                                               timeout or self._timeout)
         reply = wire.loads(reply_bytes, handle=self._handle)
         if not isinstance(reply, dict):
             raise wire.WireError("malformed reply")
@@ -118,7 +121,10 @@ class Impl:
             message["backward"] = backward
         self.log.calls.append(ref._root)
         sent = {key: t.detach().clone() for key, t in _tensor_args(args, kwargs)}
-        reply = self._request(message)
+        if self._hangs is None:
+            reply = self._request(message)
+        else:
+            reply = self._hangs.run(ref._label(), self._timeout, lambda limit: self._request(message, limit))
         back = {}
         for pair in reply.get("args_after") or []:
             if isinstance(pair, (list, tuple)) and len(pair) == 2:
@@ -135,6 +141,29 @@ class Impl:
         if backward is not None:
             return reply.get("value"), {k: g for k, g in reply.get("grads") or []}
         return reply.get("value")
+
+
+class HangLog:
+    """Functions that ran past the time limit once, for one submission: a later call to one
+    of them gets `short` seconds instead of the whole limit (an endless loop costs one full
+    limit per function, not one per check; a call that finishes in time is judged as ever).
+    Timeouts raised through it carry `limit` (the seconds the call had) and `earlier` (the
+    label of the call that hung first, when this one had the short limit)."""
+
+    def __init__(self, short: float, timeout_types: tuple[type, ...]):
+        self.short = short
+        self.timeout_types = timeout_types
+        self.hung: dict[str, float] = {}            # label -> the limit it ran past
+
+    def run(self, label: str, limit: float | None, call):
+        earlier = label in self.hung and limit is not None and limit > self.short
+        used = self.short if earlier else limit
+        try:
+            return call(used)
+        except self.timeout_types as exc:
+            self.hung.setdefault(label, limit or 0.0)
+            exc.limit, exc.label, exc.earlier = used, label, (self.hung[label] if earlier else None)
+            raise
 
 
 class Ref:

@@ -37,6 +37,10 @@ class Topic:
     # points in normalization only, not again in residual.
     stand_ins: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0        # seconds per call in the worker (an honest call takes milliseconds)
+    # Seconds a call gets once the same function ran past `timeout` in an earlier check of the
+    # submission (impl.HangLog): an endless loop costs one full limit per function, not one
+    # per check. None: every call gets the whole limit (the capstone's training is long).
+    hang_limit: float | None = 1.0
     guard: Guard = Guard()       # forbidden built-ins, made unreachable at run time
 
     @property
@@ -131,6 +135,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in [
     Topic("ensembles", "06_ensembles", "ensembles", ("torch.func.stack_module_state",) + TAMPER,
           stand_ins={"dropout": "from torch.nn import Dropout\n"}, guard=ENSEMBLE_GUARD),
     Topic("capstone", "07_capstone", "train", _NORM + _DROPOUT + _OPTIM + TAMPER, timeout=120.0,
+          hang_limit=None,
           guard=NORM_GUARD + DROPOUT_GUARD + OPTIM_GUARD),
 ]}
 
