@@ -22,7 +22,7 @@ from .config import Config
 from .i18n import _, gettext
 from .impl import HangLog, Impl, RemoteError, WorkerConnection, manual_seed
 from .outcome import Outcome
-from .placement import placement_outcome
+from .placement import CLEAN, INCONCLUSIVE, NOTHING_PASSES, PLACEMENT_TITLE, judge_meta_run
 from .reference import DriverRun, ReferenceSide, run_driver
 from .sandbox import Worker, WorkerDied, WorkerPool, WorkerTimeout
 from .submission import Submission
@@ -184,6 +184,10 @@ class CaseRunner:
         return Outcome(check.id, device, check.topic, gettext(check.title), status, earned, share,
                        message, detail, check.public, check.seed(self.config.base_seed))
 
+    def limit(self, check: Check) -> float:
+        """Seconds one call of this check may take in the worker."""
+        return (check.timeout or self.topic.timeout) * self.config.timeout_scale
+
     def run(self, check: Check, device: str, share: float) -> Outcome:
         state = self.session.imports.get(self.topic.name)
         if self.topic.filename not in self.session.submission.files:
@@ -202,9 +206,8 @@ class CaseRunner:
                                       "case; it is not counted against you. Please tell your "
                                       "instructor."),
                                     f"reference failed: {expected.error!r}")
-        timeout = (check.timeout or self.topic.timeout) * self.config.timeout_scale
         try:
-            impl = self.session.impl(self.topic, timeout)
+            impl = self.session.impl(self.topic, self.limit(check))
         except (WorkerDied, wire.WireError) as exc:
             return self.outcome(check, device, share, "error",
                                 _("The grader could not start the process that runs your code; "
@@ -253,11 +256,46 @@ class CaseRunner:
             return self.outcome(check, device, share, "failed", in_place_message(*missing[0], False))
         return self.outcome(check, device, share, "passed")
 
+    def placement(self, on_cpu: dict[str, Outcome]) -> Outcome:
+        """The topic's device-placement probe, one case: every check that passed on the CPU
+        (`on_cpu`, by check id; a check not graded on the CPU is run there first) run again
+        with its inputs on the 'meta' device, judged by placement.judge_meta_run. The first
+        clear evidence fails it; passing code whose meta runs were all inconclusive keeps the
+        points: failing a correct student is worse than missing a device bug the GPU run
+        catches."""
+        points = self.topic_checks.placement_points
+        probe = Check(id=f"{self.topic_checks.topic}/device_placement", topic=self.topic_checks.topic,
+                      name="device_placement", title=PLACEMENT_TITLE, points=points, driver=None)
+        source = self.session.submission.files.get(self.topic.filename, "").splitlines()
+        ran, statuses = 0, set()
+        for check in self.topic_checks.checks:
+            if not check.placement:
+                continue
+            first = on_cpu.get(check.id) or self.run(check, "cpu", points)
+            statuses.add(first.status)
+            if first.status != "passed":       # only code that works on the CPU is probed
+                continue
+            seed = check.seed(self.config.base_seed)
+            expected = self.reference.expected(check, "meta", seed)
+            if expected.error is not None:
+                continue
+            try:
+                got = run_driver(check, self.session.impl(self.topic, self.limit(check)), "meta", seed)
+            except (WorkerDied, wire.WireError):
+                continue                       # the probe could not run: inconclusive
+            verdict = judge_meta_run(check, got, expected, source, self.topic.filename)
+            if verdict not in (CLEAN, INCONCLUSIVE):
+                return self.outcome(probe, "meta", points, "failed", verdict)
+            ran += verdict == CLEAN
+        if ran == 0 and "passed" not in statuses:   # nothing works yet: nothing to probe
+            status = "not_implemented" if statuses <= {"not_implemented"} else "failed"
+            return self.outcome(probe, "meta", points, status, gettext(NOTHING_PASSES))
+        return self.outcome(probe, "meta", points, "passed")
+
     def _failed_run(self, check: Check, device: str, share: float, error: BaseException,
                     seed: int) -> Outcome:
         if isinstance(error, WorkerTimeout):
-            limit = getattr(error, "limit", None) or \
-                self.session.config.timeout_scale * (check.timeout or self.topic.timeout)
+            limit = getattr(error, "limit", None) or self.limit(check)
             if getattr(error, "earlier", None):
                 return self.outcome(check, device, share, "timeout", _(
                     "Your code did not finish within {seconds:g} s on this check: {name} already "
@@ -387,7 +425,7 @@ def grade_submission(submission: Submission, plan: dict[str, TopicChecks], refer
                 raise Interrupted(submission.name)
             if topic_checks.placement_points:
                 on_cpu = {o.check_id: o for o in result.outcomes if o.device == "cpu"}
-                result.outcomes.append(placement_outcome(runner, topic_checks, on_cpu))
+                result.outcomes.append(runner.placement(on_cpu))
     finally:
         session.close()
     result.seconds = time.monotonic() - started

@@ -128,7 +128,7 @@ def test_a_worker_that_cannot_restart_for_the_placement_probe_does_not_stop_grad
                                                                       "batchnorm_function_backward")],
                                 [], PLAN.placement_points)
     probing = []
-    original_placement = grader.placement_outcome
+    original_placement = grader.CaseRunner.placement
     original_request = sandbox.Worker.request
 
     def placement(*args, **kwargs):
@@ -141,7 +141,7 @@ def test_a_worker_that_cannot_restart_for_the_placement_probe_does_not_stop_grad
             raise WorkerDied("the worker exited with status 1")
         return original_request(self, payload, timeout)
 
-    monkeypatch.setattr(grader, "placement_outcome", placement)
+    monkeypatch.setattr(grader.CaseRunner, "placement", placement)
     monkeypatch.setattr(sandbox.Worker, "request", request)
     result = grade(submission(CRASH), crashing_only)            # returns: no WorkerDied escapes
     assert probing
