@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import importlib
-import json
 import re
 import shutil
 import tempfile
@@ -26,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import variants
-from .batch import grade_batch, hidden_plan
+from .batch import grade_batch
+from .plans import hidden_plan
 from .checks import collect
 from .config import Config
 from .grader import plan_devices
@@ -222,12 +222,12 @@ def run_audit(config: Config, only: str | None = None,
                 continue
             cfg = Config(devices=config.devices, topics=(topic,), base_seed=config.base_seed,
                          jobs=config.jobs, timeout_scale=config.timeout_scale)
-            grade_batch([folder], tmp / "out" / topic, cfg, plan=hidden_plan((topic,)), regrade=True)
+            graded = grade_batch([folder], tmp / "out" / topic, cfg, plan=hidden_plan((topic,)),
+                                 regrade=True)
             messages = cause_messages(topic)
+            outcomes = {g.name: g.outcomes for g in graded}
             for sub_name, (entry, item) in names.items():
-                data = json.loads((tmp / "out" / topic / sub_name / "results.json").read_text())
-                outcomes = [Outcome(**o) for o in data["extra_data"]["outcomes"]]
-                entries.append(_judge(entry, item, outcomes, messages))
+                entries.append(_judge(entry, item, outcomes[sub_name], messages))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return entries

@@ -110,7 +110,7 @@ def _marker(node) -> str | None:
 def data_messages() -> dict:
     """Known mistakes' messages, the judges' causes and every check's title."""
     from . import variants
-    from .batch import hidden_plan, public_plan
+    from .plans import hidden_plan, public_plan
     found: dict = {}
     for name in TOPICS:
         for mistake in variants.mistakes(name):

@@ -81,7 +81,8 @@ def _roster_report(names: list[str], roster) -> None:
 
 
 def cmd_grade(args) -> int:
-    from .batch import grade_batch, hidden_plan, print_summary
+    from .batch import grade_batch, print_summary
+    from .plans import hidden_plan
     course = _course(args.course)
     config = Config(topics=_topics(args.topic), base_seed=args.seed, jobs=args.jobs)
     config = course.configure(config) if course is not None else config    # then the command line's
@@ -182,7 +183,7 @@ def cmd_check(args) -> int:
     import torch
 
     from . import local_run
-    from .batch import public_plan
+    from .plans import public_plan
     from .report import feedback
     from .scoring import score
     from .topics import TAMPER
@@ -228,7 +229,7 @@ def _known_mistakes(plan: dict, seed: int) -> tuple[dict, int | None]:
     import hashlib
 
     from . import wire
-    from .batch import grader_digest
+    from .plans import grader_digest
     from .likely_causes import public_mistakes
     if not (ROOT / "solutions").is_dir():
         return {}, None

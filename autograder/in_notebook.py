@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from .batch import public_plan
+from .plans import public_plan
 from .checks import Check
 from .compare import compare
 from .config import Config

@@ -42,7 +42,9 @@ from cosmic_ray.mutating import mutate_code
 from cosmic_ray.plugins import get_operator
 
 from .audit import Entry, _judge
-from .batch import grade_batch, hidden_plan, write_atomic
+from .batch import grade_batch
+from .plans import hidden_plan
+from .store import write_atomic
 from .checks import TopicChecks
 from .config import Config
 from .outcome import Outcome
@@ -285,9 +287,7 @@ def _grade_batch(topic, todo, config, plan, cache, results, progress) -> None:
 
         def graded(g):
             mutant, after = names[g.name]
-            data = json.loads((out / g.name / "results.json").read_text())
-            outcomes = [Outcome(**o) for o in data["extra_data"]["outcomes"]]
-            result = _result(mutant, after, outcomes, g.seconds)
+            result = _result(mutant, after, g.outcomes, g.seconds)
             results[mutant.id] = _record(cache, result)
             if progress:
                 progress(result)

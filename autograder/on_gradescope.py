@@ -23,7 +23,8 @@ from pathlib import Path
 from . import course as courses
 from . import i18n, isolation
 from . import submission as intake
-from .batch import grade_batch, write_atomic
+from .batch import grade_batch
+from .store import write_atomic
 from .config import Config
 
 

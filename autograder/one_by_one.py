@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import course as courses
 from . import submission as submissions
-from .batch import Graded, fingerprint, grader_digest, hidden_plan, public_plan, write_submission
+from .plans import fingerprint, grader_digest, hidden_plan, public_plan
+from .store import Graded, write_submission
 from .config import Config
 from .grader import grade_submission, plan_devices
 from .outcome import Outcome

@@ -72,7 +72,7 @@ def test_merge_refuses_a_submission_graded_in_two_shards(tmp_path):
     for shard in ("a", "b"):
         folder = tmp_path / shard / "bob"
         folder.mkdir(parents=True)
-        (folder / "results.json").write_text(json.dumps({"score": 1, "extra_data": {"outcomes": []}}))
+        (folder / "resume.json").write_text(json.dumps({"fingerprint": "x", "outcomes": []}))
     with pytest.raises(ValueError, match="bob was graded in two shards"):
         merge([tmp_path / "a", tmp_path / "b"], tmp_path / "merged")
 
