@@ -73,6 +73,12 @@ def guarded_modules() -> list[str]:
     return sorted({module for module, _ in ALL_GUARDS.python})
 
 
+def _all_guards() -> dict:
+    """Every topic's guard in one spec, for the zygote to prepare (guard.prepare)."""
+    from .topics import ALL_GUARDS
+    return ALL_GUARDS.as_data()
+
+
 _sources: list[str] = []
 
 
@@ -139,7 +145,7 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", ZYGOTE_BOOT, str(self.folder), str(theirs.fileno()),
-             json.dumps(guarded_modules())],
+             json.dumps(guarded_modules()), json.dumps(_all_guards())],
             cwd=self.folder, env={**env, "HOME": str(self.folder), "TMPDIR": str(self.folder)},
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             start_new_session=True)          # Ctrl-C in the terminal is the grader's to handle

@@ -226,6 +226,8 @@ def main(argv: list[str]) -> None:
     worker._warm_up(False)                  # once, for every worker forked from here
     if len(argv) > 1:                       # in memory before the workers' mount plans hide
         guard.preload([[m, ""] for m in json.loads(argv[1])])     # their files
+    if len(argv) > 2:                       # what every topic's guard blocks, found once
+        guard.prepare(json.loads(argv[2]))
     serve(control)
 
 
