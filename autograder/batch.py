@@ -8,6 +8,7 @@ Graded, outcomes included.
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -25,10 +26,10 @@ from .grader import Interrupted, grade_submission, plan_devices
 from .plans import fingerprint, grader_digest, hidden_plan, public_plan  # noqa: F401 - re-exported
 from .reference import ReferenceSide
 from .report import summary_table
-from .sandbox import BATCH_MEMORY_FRACTION, Capacity, Limits, WorkerPool, capacity
+from .sandbox import BATCH_MEMORY_FRACTION, Capacity, Limits, WorkerPool, capacity, prestart
 from .store import (Graded, merge, read_graded, reuse, shard_of, write_atomic,  # noqa: F401
                     write_gradebook, write_submission)
-from .topics import TOPICS
+from .topics import ROOT, TOPICS
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -68,7 +69,6 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
     if total:
         total(len(names))
     out.mkdir(parents=True, exist_ok=True)
-    reference = ReferenceSide(config.reference)
     use_cuda = "cuda" in plan_devices(config)[0]
     limits = Limits(memory_bytes=config.cuda_memory_bytes if use_cuda else config.memory_bytes,
                     threads=config.worker_threads, use_cuda=use_cuda, hide=(str(out.resolve()),))
@@ -90,6 +90,9 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
                 progress(old)
         else:
             todo.append((sub, name, fp, late))
+    if todo:
+        prestart(limits)              # the zygote imports torch while the reference is read
+    reference = ReferenceSide(config.reference, cache=reference_cache())
     if todo and jobs < config.jobs:
         print(jobs_notice(config.jobs, machine, limits), file=sys.stderr, flush=True)
     group = batch_group(machine) if todo else None
@@ -135,6 +138,15 @@ def grade_batch(paths: list[Path], out: Path, config: Config, plan: dict[str, To
     write_gradebook(out, graded, roster)
     write_report(out, [g.name for g in graded])                       # class report (issue 10)
     return graded
+
+
+def reference_cache() -> Path | None:
+    """Where the reference's outputs are kept between runs (reference.DiskCache): the
+    package's build/reference-cache (a Gradescope zip ships it filled); None with
+    AG_REFERENCE_CACHE=0."""
+    if os.environ.get("AG_REFERENCE_CACHE", "1") == "0":
+        return None
+    return ROOT / "build" / "reference-cache"
 
 
 def jobs_notice(asked: int, machine: Capacity, limits: Limits) -> str:

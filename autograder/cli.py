@@ -227,6 +227,7 @@ def _known_mistakes(plan: dict, seed: int) -> tuple[dict, int | None]:
     (about a second a topic) and kept in build/check-cache/ until the grader or the
     solutions change. ({}, None) when the solutions are not here."""
     import hashlib
+    import os
 
     from . import wire
     from .plans import grader_digest
@@ -243,7 +244,7 @@ def _known_mistakes(plan: dict, seed: int) -> tuple[dict, int | None]:
     known = public_mistakes(plan, seed, ROOT)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         tmp.write_bytes(wire.dumps(known))
         tmp.replace(path)
     except OSError:

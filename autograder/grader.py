@@ -43,6 +43,7 @@ class SubmissionResult:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    topic_seconds: dict[str, float] = field(default_factory=dict)   # where the time went
 
 
 class StudentSession:
@@ -407,6 +408,7 @@ def grade_submission(submission: Submission, plan: dict[str, TopicChecks], refer
     run_devices, absent = plan_devices(config)
     try:
         for name, topic_checks in plan.items():
+            topic_started = time.monotonic()
             topic = TOPICS[name]
             static, refs = static_findings(submission, topic)
             runner = CaseRunner(session, reference, topic_checks, config, static, refs)
@@ -426,6 +428,7 @@ def grade_submission(submission: Submission, plan: dict[str, TopicChecks], refer
             if topic_checks.placement_points:
                 on_cpu = {o.check_id: o for o in result.outcomes if o.device == "cpu"}
                 result.outcomes.append(runner.placement(on_cpu))
+            result.topic_seconds[name] = round(time.monotonic() - topic_started, 4)
     finally:
         session.close()
     result.seconds = time.monotonic() - started

@@ -313,6 +313,16 @@ def capacity(limits: Limits, machine_bytes: int | None = None) -> Capacity:
     return Capacity(machine, budget, workers * (limits.max_processes + IDLE_WORKER_TASKS), workers)
 
 
+def prestart(limits: Limits) -> None:
+    """Start the zygote that workers with these limits are forked from, without waiting for
+    it: it imports torch (seconds) while the grader does its own start-up."""
+    if launch.use_zygote():
+        try:
+            launch.zygote_for(_base_env(limits))
+        except OSError:
+            pass                        # the first worker tries again, and says why
+
+
 class WorkerPool:
     """Hands out fresh workers, keeping `spare` of them started ahead of need.
 

@@ -76,7 +76,8 @@ def write_submission(out: Path, name: str, result: SubmissionResult, config: Con
     if late is not None:
         data["extra_data"]["late"] = late.as_data()
     write_atomic(folder / "results.json", json.dumps(data, indent=1))
-    record = {"fingerprint": fp, "seconds": result.seconds, "notes": list(result.notes),
+    record = {"fingerprint": fp, "seconds": result.seconds, "topic_seconds": result.topic_seconds,
+              "notes": list(result.notes),
               "late": late.as_data() if late is not None else None,
               "outcomes": [o.to_dict() for o in result.outcomes]}
     write_atomic(folder / RESUME, json.dumps(record))     # last: a record means the rest is there
