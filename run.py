@@ -48,8 +48,8 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ, MPLBACKEND="Agg")
     if job == "demo":
         cmd = [str(PY), "-m", "autograder", "grade", "examples/submissions", "--out", "grades", *rest]
-    elif job == "test":
-        cmd = [str(PY), "-m", "pytest", "-q", *rest]
+    elif job == "test":      # both cores: a file's tests stay together (tests/conftest.py)
+        cmd = [str(PY), "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", *rest]
     else:
         return 0
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
