@@ -67,6 +67,7 @@ class Check:
     timeout: float | None = None
     placement: bool = True      # also run on the meta device to catch device bugs
     devices: tuple[str, ...] = ("cpu", "cuda")
+    task: str = ""              # "Standardizer": what it grades, for course.toml's tasks_off
 
     def seed(self, base_seed: int) -> int:
         return zlib.crc32(f"{base_seed}:{self.id}".encode()) & 0x7FFFFFFF
@@ -74,8 +75,13 @@ class Check:
 
 def check(points: float, *, public: bool = False, judge: Callable | None = None,
           tolerance: float = 1.0, timeout: float | None = None, placement: bool | None = None,
-          devices: tuple[str, ...] = ("cpu", "cuda")):
-    """Register a driver as a check of the module it is defined in."""
+          devices: tuple[str, ...] = ("cpu", "cuda"), task: str = ""):
+    """Register a driver as a check of the module it is defined in.
+
+    task: the function or class of the student's module that the check grades
+    ("Standardizer"), for a task a course may switch off: course.toml's
+    `tasks_off = ["normalization.Standardizer"]` takes every check tagged with it out of
+    the plan and the total (autograder/course.py). Untagged checks cannot be switched off."""
     def register(driver: Callable) -> Callable:
         namespace = driver.__globals__            # the check module's globals
         topic = namespace.get("TOPIC")
@@ -86,7 +92,8 @@ def check(points: float, *, public: bool = False, judge: Callable | None = None,
             id=f"{topic}/{driver.__name__}", topic=topic, name=driver.__name__,
             title=doc.splitlines()[0], points=float(points), driver=driver, public=public,
             judge=judge, tolerance=tolerance, timeout=timeout,
-            placement=(judge is None) if placement is None else placement, devices=devices)
+            placement=(judge is None) if placement is None else placement, devices=devices,
+            task=task)
         namespace.setdefault("CHECKS", []).append(found)
         return driver
     return register

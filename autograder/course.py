@@ -12,12 +12,19 @@ points are shared by its cases (one a device), so partial credit stays in
 proportion. Late: each [[late]] row applies to a submission made more than
 `after_hours` after the due date; the last such row's multiplier scales the total
 (the per-topic scores stay as graded, and the feedback says what was applied).
+
+Tasks: `tasks_off` lists functions or classes of the students' modules
+("normalization.Standardizer", or a region's id "3.9") whose checks leave the plan
+and the total. A check is switched off with its task when it is tagged with it
+(`@check(..., task="Standardizer")`, autograder/checks.py); in the resolved points an
+off check has None, and `apply_points` leaves it out.
 """
 from __future__ import annotations
 
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,9 +59,10 @@ class Course:
     memory_bytes: int = Config.memory_bytes
     cuda_memory_bytes: int = Config.cuda_memory_bytes
     cpu_seconds: int | None = None                        # None: sandbox.Limits's own
+    tasks_off: tuple[str, ...] = ()                      # resolved: "normalization.Standardizer"
     topic_points: dict[str, float] = field(default_factory=dict)   # as written
     check_points: dict[str, float] = field(default_factory=dict)   # as written
-    points: tuple[tuple[str, float], ...] = ()            # resolved: check id -> points
+    points: tuple[tuple[str, float | None], ...] = ()     # resolved: check id -> points; None = off
     late: tuple[tuple[float, float], ...] = ()            # (after_hours, multiplier), ascending
 
     def configure(self, config: Config) -> Config:
@@ -69,14 +77,14 @@ class Course:
 # ----------------------------------------------------------------------------- reading
 
 # key -> (kind, what the message calls a good value)
-TOP = {"language": "str", "devices": "str", "due": "time", "points": "table", "gradescope": "table",
-       "limits": "table", "late": "rows"}
+TOP = {"language": "str", "devices": "str", "due": "time", "tasks_off": "strings", "points": "table",
+       "gradescope": "table", "limits": "table", "late": "rows"}
 GRADESCOPE = {"hidden_visibility": "str"}
 LIMITS = {"timeout_scale": "number", "import_timeout": "number", "memory_mib": "int",
           "cuda_memory_mib": "int", "cpu_seconds": "int"}
 POINTS = {"topics": "table", "checks": "table"}
 LATE_ROW = {"after_hours": "number", "multiplier": "number"}
-KIND_WORDS = {"str": "a string", "number": "a number", "int": "a whole number", "table": "a table",
+KIND_WORDS = {"str": "a string", "strings": "an array of strings", "number": "a number", "int": "a whole number", "table": "a table",
               "rows": "an array of tables ([[late]] rows)", "time": "a date and time with a UTC offset"}
 
 
@@ -105,6 +113,8 @@ def _fits(value, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "table":
         return isinstance(value, dict)
+    if kind == "strings":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "rows":
         return isinstance(value, list) and all(isinstance(v, dict) for v in value)
     if kind == "time":
@@ -182,11 +192,12 @@ def load(path: Path, plan: dict | None = None) -> Course:
     course = _limits(course, _keys(top.get("limits", {}), LIMITS, "limits.", problems), problems)
     course = replace(course, late=_late(top.get("late", []), problems))
     points = _keys(top.get("points", {}), POINTS, "points.", problems, _points_hint)
-    if points:
+    if points or top.get("tasks_off"):
         if plan is None:
-            from .batch import hidden_plan
+            from .plans import hidden_plan
             plan = hidden_plan()
-        course = _points(course, points, plan, problems)
+        off = _tasks_off(top.get("tasks_off", []), plan, problems)
+        course = _points(replace(course, tasks_off=tuple(off)), points, plan, problems)
     if problems:
         raise CourseError(path, problems)
     return course
@@ -252,6 +263,65 @@ def _late(rows: list[dict], problems: list[str]) -> tuple[tuple[float, float], .
     return tuple(out)
 
 
+# ----------------------------------------------------------------------------- tasks
+
+def tasks(plan: dict) -> dict[str, list[str]]:
+    """The tasks a course can switch off: "module.Name" -> the ids of the checks tagged
+    with it (`@check(..., task="Name")`), in the plan's order."""
+    from .topics import TOPICS
+    found: dict[str, list[str]] = {}
+    for topic, tc in plan.items():
+        module = TOPICS[topic].module if topic in TOPICS else topic
+        for c in tc.checks:
+            if c.task:
+                found.setdefault(f"{module}.{c.task}", []).append(c.id)
+    return found
+
+
+def _regions() -> dict[str, str]:
+    """Every task of the solution files, by its region id and by its name:
+    {"3.9": "normalization.Standardizer", "normalization.Standardizer": ..., ...}."""
+    from .stubs import tasks as regions
+    from .topics import TOPICS
+    found = {}
+    for topic in TOPICS.values():
+        path = topic.solution_path()
+        if not path.exists():
+            continue
+        for task, where in regions(path.read_text(encoding="utf-8")).items():
+            name = f"{topic.module}.{where.split('.')[0]}"
+            found[task] = found[name] = name
+    return found
+
+
+def _tasks_off(entries: list[str], plan: dict, problems: list[str]) -> list[str]:
+    """course.toml's tasks_off, each as "module.Name"; a problem for each that is not a task
+    of the plan whose checks are tagged with it."""
+    known = tasks(plan)
+    listed = (f"(tasks a course can switch off: {', '.join(known)})" if known
+              else "(no check is tagged with a task, so none can be switched off)")
+    regions = None
+    off: list[str] = []
+    for entry in entries:
+        key = f"tasks_off: {entry!r}"
+        word = re.sub(r"^Task\s+", "", entry.strip())          # "Task 3.9", as the stub writes it
+        if word not in known:
+            regions = _regions() if regions is None else regions
+            word = regions.get(word, word)
+        if word in known:
+            if word not in off:
+                off.append(word)
+            continue
+        if regions.get(word):
+            problems.append(f"{key}: no check is tagged with this task, so it cannot be switched off "
+                            f"{listed}")
+            continue
+        whole = [t for t in known if t.endswith("." + word)]
+        hint = f"; a task is named module.Name: did you mean {whole[0]!r}?" if whole else _suggest(word, known)
+        problems.append(f"{key}: no such task{hint} {listed}")
+    return off
+
+
 def _checks_of(plan: dict) -> dict[str, dict[str, float]]:
     """topic -> {check id: points}, the placement probe included."""
     found = {}
@@ -274,8 +344,10 @@ def _amount(value, key: str, problems: list[str]) -> float | None:
 
 
 def _points(course: Course, points: dict, plan: dict, problems: list[str]) -> Course:
-    checks = _checks_of(plan)
-    every = {i: p for ids in checks.values() for i, p in ids.items()}
+    switched = tasks(plan)
+    off = {i: task for task in course.tasks_off for i in switched[task]}
+    every = {i: p for ids in _checks_of(plan).values() for i, p in ids.items()}
+    checks = {topic: {i: p for i, p in ids.items() if i not in off} for topic, ids in _checks_of(plan).items()}
     topics: dict[str, float] = {}
     for topic, value in points.get("topics", {}).items():
         key = f"points.topics.{topic}"
@@ -293,6 +365,8 @@ def _points(course: Course, points: dict, plan: dict, problems: list[str]) -> Co
                 hint = f"; a check is named topic/name: did you mean {whole[0]!r}?" if whole else ""
             problems.append(f"{key}: no such check{hint} (`python -m autograder course check "
                             "FILE --checks` lists every check)")
+        elif check_id in off:
+            problems.append(f"{key}: this check grades {off[check_id]}, which tasks_off switches off")
         elif (amount := _amount(value, key, problems)) is not None:
             fixed[check_id] = amount
     resolved = dict(fixed)
@@ -312,23 +386,26 @@ def _points(course: Course, points: dict, plan: dict, problems: list[str]) -> Co
             continue
         factor = left / sum(rest.values())
         resolved.update({i: round(p * factor, 9) for i, p in rest.items()})
-    changed = tuple(sorted((i, p) for i, p in resolved.items() if p != every.get(i)))
-    return replace(course, topic_points=topics, check_points=fixed, points=changed)
+    changed = [(i, p) for i, p in resolved.items() if p != every.get(i)]
+    return replace(course, topic_points=topics, check_points=fixed,
+                   points=tuple(sorted(changed + [(i, None) for i in off])))
 
 
 # ----------------------------------------------------------------------------- points
 
-def apply_points(plan: dict, points: tuple[tuple[str, float], ...]) -> dict:
+def apply_points(plan: dict, points: tuple[tuple[str, float | None], ...]) -> dict:
     """The plan with the course's points (Config.points); the same plan when there are none.
-    A placement probe left out of the plan (placement_points 0, as --only does) stays out."""
+    A check whose points are None (its task is in tasks_off) leaves the plan. A placement
+    probe left out of the plan (placement_points 0, as --only does) stays out."""
     if not points:
         return plan
     table = dict(points)
     out = {}
     for topic, tc in plan.items():
         probe = tc.placement_points and table.get(f"{topic}/{PLACEMENT}", tc.placement_points)
-        out[topic] = replace(tc, checks=[replace(c, points=table.get(c.id, c.points)) for c in tc.checks],
-                             placement_points=probe)
+        checks = [replace(c, points=table.get(c.id, c.points)) for c in tc.checks
+                  if c.id not in table or table[c.id] is not None]
+        out[topic] = replace(tc, checks=checks, placement_points=probe)
     return out
 
 
@@ -456,16 +533,18 @@ def fingerprint_part(config: Config, late: Late | None) -> str:
 def list_checks(plan: dict | None = None) -> str:
     """Every check id a course may give points to, with its points today."""
     if plan is None:
-        from .batch import hidden_plan
+        from .plans import hidden_plan
         plan = hidden_plan()
-    return "\n".join(f"{i}  {p:g}" for ids in _checks_of(plan).values() for i, p in ids.items())
+    tagged = {i: task for task, ids in tasks(plan).items() for i in ids}
+    return "\n".join(f"{i}  {p:g}" + (f"  (task {tagged[i]})" if i in tagged else "")
+                     for ids in _checks_of(plan).values() for i, p in ids.items())
 
 
 def describe(course: Course, plan: dict | None = None) -> str:
     """The effective settings, one a line: what `python -m autograder course check` prints."""
     from .sandbox import Limits
     if plan is None:
-        from .batch import hidden_plan
+        from .plans import hidden_plan
         plan = hidden_plan()
     devices = "all (cpu, cuda)" if course.devices == ("cpu", "cuda") else course.devices[0]
     cpu = course.cpu_seconds or Limits().cpu_seconds
@@ -484,11 +563,21 @@ def describe(course: Course, plan: dict | None = None) -> str:
     else:
         lines.append("late policy         none")
     table = dict(course.points)
+    switched = tasks(plan)
+    every = {i: p for ids in _checks_of(plan).values() for i, p in ids.items()}
+    if course.tasks_off:
+        for n, task in enumerate(course.tasks_off):
+            ids = switched.get(task, [])
+            worth = sum(every[i] for i in ids)
+            lines.append(f"{'tasks off' if n == 0 else '':<20}{task} ({len(ids)} checks, {worth:g} "
+                         "points, leave the plan and the total)")
+    else:
+        lines.append("tasks off           none" + (f" (can be: {', '.join(switched)})" if switched else ""))
     lines.append("points")
     grand = 0.0
     for topic, ids in _checks_of(plan).items():
         before = sum(ids.values())
-        after = sum(table.get(i, p) for i, p in ids.items())
+        after = sum(table.get(i, p) or 0.0 for i, p in ids.items())
         grand += after
         change = "" if abs(after - before) < 1e-9 else f"  (was {before:g})"
         lines.append(f"  {topic:<18}{round(after, 6):g}{change}")

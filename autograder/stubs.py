@@ -74,6 +74,25 @@ def make_stub(source: str, filename: str) -> str:
     return "".join(out)
 
 
+def tasks(source: str) -> dict[str, str]:
+    """The task ids of a solution file's regions, each with where it sits:
+    {"3.1": "batch_norm", "3.4": "BatchNorm1d.__init__", ...} (the stub's wording)."""
+    found: dict[str, str] = {}
+    scopes: list[tuple[int, str]] = []
+    for line in source.splitlines():
+        d = DEF.match(line)
+        if d:
+            depth = len(d["indent"])
+            scopes = [s for s in scopes if s[0] < depth] + [(depth, d["name"])]
+        m = BEGIN.match(line)
+        if m and m["task"]:
+            inner = [s for s in scopes if s[0] < len(m["indent"])]
+            task = m["task"].split()[-1]
+            where = ".".join(name for _, name in inner[-2:]) or "module level"
+            found[task] = f"{found[task]}, {where}" if task in found else where
+    return found
+
+
 def stub_pairs(root: Path = ROOT):
     """(solution file, stub file) for every solution file with regions."""
     for solution in sorted((root / "solutions").glob("[0-9][0-9]_*/*.py")):

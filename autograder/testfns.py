@@ -12,7 +12,9 @@ scalars, or ignore their input, for the cases a contract allows.
 The classes at the end are built by a driver (`fns_on(impl).Dropout(0.5)`) and stay
 on the implementation's side, where the driver keeps a handle to them: `Views`
 (views the wire cannot carry), `Dropout` (a dropout layer that is not a
-torch.nn.Dropout) and `Recorder` (a Linear layer that notes the samples it sees).
+torch.nn.Dropout), `Recorder` (a Linear layer that notes the samples it sees), and
+normalization layers written with plain operations (`EvalBatchNorm1d`, `RowNorm`,
+`BatchStandardize`) for models built where PyTorch's own normalization is forbidden.
 
 This module is public (students may read it) and imports nothing but torch.
 """
@@ -147,6 +149,68 @@ class Recorder(torch.nn.Module):
         if torch.is_grad_enabled():
             self.seen.append(x[:, 0].tolist())
         return self.linear(x)
+
+
+# Normalization layers written with plain tensor operations: the normalization topic
+# makes PyTorch's own (their kernels and classes) unreachable in the worker, and a check
+# of another task must not depend on the student's BatchNorm1d or LayerNorm.
+
+class EvalBatchNorm1d(torch.nn.Module):
+    """A BatchNorm1d's state under torch.nn.BatchNorm1d's names (num_features, eps, affine,
+    track_running_stats, weight, bias, running_mean, running_var, num_batches_tracked; a
+    state_dict loads both ways), whose forward is the eval-mode formula
+    (x - running_mean) / sqrt(running_var + eps) * weight + bias in every mode: for code
+    that reads a BatchNorm's attributes (folding it into a Linear layer)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = True,
+                 track_running_stats: bool = True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, 0.1
+        self.affine, self.track_running_stats = affine, track_running_stats
+        for name, value in (("weight", torch.ones(num_features)), ("bias", torch.zeros(num_features))):
+            self.register_parameter(name, torch.nn.Parameter(value) if affine else None)
+        for name, value in (("running_mean", torch.zeros(num_features)),
+                            ("running_var", torch.ones(num_features)),
+                            ("num_batches_tracked", torch.tensor(0, dtype=torch.long))):
+            self.register_buffer(name, value if track_running_stats else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        inv_std = 1 / torch.sqrt(self.running_var + self.eps)
+        out = (x - self.running_mean) * inv_std
+        return out * self.weight + self.bias if self.affine else out
+
+
+class RowNorm(torch.nn.Module):
+    """Layer normalization over the last dimension, with a weight and a bias of its size:
+    each row is normalized with its own mean and (biased) variance, so rows never interact."""
+
+    def __init__(self, features: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = torch.nn.Parameter(torch.ones(features))
+        self.bias = torch.nn.Parameter(torch.zeros(features))
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = x.mean(-1, keepdim=True)
+        var = ((x - mean) ** 2).mean(-1, keepdim=True)
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+class BatchStandardize(torch.nn.Module):
+    """Training-mode batch normalization over dim 0 of (N, features), with a weight and a
+    bias per feature and no running statistics (batch statistics in every mode): each row's
+    output depends on every row of its batch."""
+
+    def __init__(self, features: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = torch.nn.Parameter(torch.ones(features))
+        self.bias = torch.nn.Parameter(torch.zeros(features))
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = x.mean(0)
+        var = ((x - mean) ** 2).mean(0)
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
 
 
 def train_steps(optimizer, params, noises, scales, late: int, lr_change=None) -> list:

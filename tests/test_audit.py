@@ -32,10 +32,10 @@ from autograder.topics import TOPICS
 FLOORS = {
     "autograd": (48, 7, 39),
     "optimizers": (113, 9, 109),
-    "normalization": (99, 12, 90),
-    "dropout": (20, 5, 19),
+    "normalization": (128, 18, 113),
+    "dropout": (32, 8, 28),
     "residual": (29, 4, 28),
-    "ensembles": (41, 5, 40),
+    "ensembles": (52, 8, 51),
     "capstone": (25, 3, 23),
 }
 PLAN = hidden_plan()

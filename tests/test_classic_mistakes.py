@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from autograder import audit, variants
-from autograder.batch import public_plan
+from autograder.batch import hidden_plan, public_plan
 from autograder.topics import ROOT, TOPICS
 
 TOOL = ROOT / "tools" / "classic_mistakes.py"
@@ -45,8 +45,19 @@ def survey():
 
 @pytest.mark.parametrize("topic", sorted(TOPICS))
 def test_every_topic_marks_three_to_eight_classic_mistakes(topic):
-    classic = variants.classic(topic)
-    assert 3 <= len(classic) <= 8, [m.name for m in classic]
+    """Three to eight for the topic's own exercises, and one or two more for each task a
+    course can switch off (its checks tagged with task=): a classic mistake belongs to the
+    task whose checks it is caught in."""
+    checks = hidden_plan((topic,))[topic].checks
+    tag = {c.name: c.task for c in checks}
+    found: dict[str, list[str]] = {}
+    for m in variants.classic(topic):
+        tasks = {tag.get(name, "") for name in m.catches}
+        found.setdefault(tasks.pop() if len(tasks) == 1 else "", []).append(m.name)
+    own = found.pop("", [])
+    assert 3 <= len(own) <= 8, own
+    for task in {c.task for c in checks if c.task}:
+        assert 1 <= len(found.pop(task, [])) <= 2, f"{topic}: task {task} needs one or two classic mistakes"
 
 
 @pytest.mark.parametrize("topic", sorted(TOPICS))

@@ -67,7 +67,7 @@ def results(out: Path, name: str) -> dict:
 def test_an_unknown_key_is_named_with_what_it_might_have_meant(tmp_path, plan):
     found = problems(tmp_path, 'languge = "ru"\n[limits]\ntimout_scale = 2\n', plan)
     assert any(p.endswith("languge: unknown key; did you mean 'language'? (known here: language, "
-                          "devices, due, points, gradescope, limits, late)") for p in found), found
+                          "devices, due, tasks_off, points, gradescope, limits, late)") for p in found), found
     assert any("limits.timout_scale: unknown key; did you mean 'timeout_scale'?" in p for p in found), found
 
 
@@ -233,7 +233,8 @@ def test_grading_with_the_default_course_file_gives_todays_results(tmp_path):
         runs[run] = (data, (out / "bob" / "feedback.txt").read_text(),
                      (out / "gradebook.csv").read_text(), (out / "scores.csv").read_text())
     assert runs["with"][0] == runs["without"][0]          # results.json, fingerprint included
-    assert runs["with"][0]["score"] == 196 and "late" not in runs["with"][0]["extra_data"]
+    # 196 before issue 13, whose new checks (21 points) bob's reference-based files pass
+    assert runs["with"][0]["score"] == 217 and "late" not in runs["with"][0]["extra_data"]
     assert runs["with"][1:] == runs["without"][1:]        # feedback, gradebook.csv, scores.csv
 
 
@@ -263,7 +264,8 @@ def test_points_resolve_to_each_check_in_proportion(tmp_path, plan):
     assert points["dropout/device_placement"] == 4
     assert not any(i.startswith(("autograd/", "optimizers/")) for i in points)   # untouched topics
     scaled = apply_points(plan, course.points)
-    assert sum(c.points for c in scaled["dropout"].checks) + scaled["dropout"].placement_points == 23
+    assert sum(c.points for c in scaled["dropout"].checks) + scaled["dropout"].placement_points == \
+        sum(c.points for c in plan["dropout"].checks) + 4
 
 
 def test_a_plan_cut_by_only_keeps_its_placement_probe_out(plan):
@@ -305,6 +307,112 @@ def test_points_overrides_scale_the_cases_and_keep_partial_credit_in_proportion(
     assert scaled["score"] == pytest.approx(sum(o["points"] for o in after.values()), abs=1e-5)
     assert scaled["extra_data"]["max_score"] == pytest.approx(36 - 33 / rest, abs=1e-5)  # GPU check skipped
     assert scaled["extra_data"]["fingerprint"] != today["extra_data"]["fingerprint"]
+
+
+# ----------------------------------------------------------------------------- tasks off
+
+NEW_TASKS = ("normalization.Standardizer", "normalization.fold_batchnorm",
+             "normalization.accumulated_gradients")
+
+
+def _total(plan) -> float:
+    return sum(sum(c.points for c in tc.checks) + tc.placement_points for tc in plan.values())
+
+
+def test_every_task_tag_names_a_function_or_class_with_a_solution_region(plan):
+    """A check's task= is a top-level def or class of its topic's solution file that holds a
+    region, so that `tasks_off` names what the stub asks for; public checks included."""
+    from autograder.batch import public_plan
+    from autograder.stubs import tasks as regions
+    for which in (plan, public_plan()):
+        for topic, tc in which.items():
+            owners = {where.split(".")[0] for where in
+                      regions(TOPICS[topic].solution_path().read_text()).values()}
+            for c in tc.checks:
+                assert not c.task or c.task in owners, (c.id, c.task, sorted(owners))
+    assert set(NEW_TASKS) <= set(courses.tasks(plan))
+
+
+def test_the_course_files_comments_name_every_task_a_course_can_switch_off(plan):
+    text = (ROOT / "course.toml").read_text()
+    assert all(task in text for task in courses.tasks(plan)), sorted(courses.tasks(plan))
+
+
+def test_a_task_switched_off_leaves_the_plan_and_the_total(tmp_path, plan):
+    course = load(write(tmp_path, 'tasks_off = ["normalization.Standardizer", "Task 3.12"]\n'), plan)
+    assert course.tasks_off == ("normalization.Standardizer", "normalization.fold_batchnorm")
+    off = {c.id: c.points for c in plan["normalization"].checks
+           if c.task in ("Standardizer", "fold_batchnorm")}
+    assert len(off) == 7 and dict(course.points) == dict.fromkeys(off)   # None: off, nothing else
+    graded = apply_points(plan, course.configure(Config()).points)
+    left = {c.id for c in graded["normalization"].checks}
+    assert not left & set(off) and len(left) == len(plan["normalization"].checks) - len(off)
+    assert {c.task for c in graded["normalization"].checks} == {"", "accumulated_gradients"}
+    assert _total(graded) == pytest.approx(_total(plan) - sum(off.values()))
+    assert all(graded[t] == plan[t] for t in plan if t != "normalization")
+    text = courses.describe(course, plan)
+    assert "tasks off           normalization.Standardizer (4 checks, 4 points, leave the plan" in text
+    assert f"normalization     {_total({'n': graded['normalization']}):g}  (was " in text
+    listed = courses.list_checks(plan)
+    assert "normalization/fold_batchnorm_options  1  (task normalization.fold_batchnorm)" in listed
+
+
+def test_a_topic_total_is_shared_by_the_checks_a_course_leaves_on(tmp_path, plan):
+    course = load(write(tmp_path, 'tasks_off = ["normalization.accumulated_gradients"]\n'
+                                  "[points.topics]\nnormalization = 100\n"), plan)
+    graded = apply_points(plan, course.points)["normalization"]
+    assert sum(c.points for c in graded.checks) + graded.placement_points == pytest.approx(100)
+    assert not any(c.task == "accumulated_gradients" for c in graded.checks)
+
+
+def test_the_exporters_plan_leaves_an_off_task_out(tmp_path):
+    from autograder.exporters.graded import graded_plan, items
+    course = write(tmp_path, f"tasks_off = {list(NEW_TASKS)!r}\n".replace("'", '"'))
+    names = {i.name for i in items("normalization", graded_plan(("normalization",), course))}
+    assert names and not names & {"standardizer_dtypes", "fold_batchnorm_options",
+                                  "accumulated_gradients_mlp"}
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("normalization.Standardiser", "no such task; did you mean 'normalization.Standardizer'?"),
+    ("fold_batchnorm", "no such task; a task is named module.Name: did you mean "
+                       "'normalization.fold_batchnorm'?"),
+    ("normalization.batch_norm", "no check is tagged with this task, so it cannot be switched off"),
+    ("Task 3.1", "no check is tagged with this task, so it cannot be switched off"),
+    ("3.99", "no such task"),
+])
+def test_a_task_that_cannot_be_switched_off_is_named_with_the_ones_that_can(tmp_path, plan, entry, message):
+    found = problems(tmp_path, f'tasks_off = ["{entry}"]\n', plan)
+    assert len(found) == 1 and f"tasks_off: {entry!r}: {message}" in found[0], found
+    assert "(tasks a course can switch off: " in found[0] and all(t in found[0] for t in NEW_TASKS)
+
+
+def test_points_for_a_check_of_an_off_task_are_an_error(tmp_path, plan):
+    found = problems(tmp_path, 'tasks_off = ["normalization.fold_batchnorm"]\n[points.checks]\n'
+                               '"normalization/fold_batchnorm_options" = 3\n', plan)
+    assert found == [f"{tmp_path / 'course.toml'}: points.checks.\"normalization/fold_batchnorm_options\": "
+                     "this check grades normalization.fold_batchnorm, which tasks_off switches off"]
+    assert problems(tmp_path, 'tasks_off = "normalization.Standardizer"\n', plan) == [
+        f"{tmp_path / 'course.toml'}: tasks_off: expected an array of strings, got a string "
+        "'normalization.Standardizer'"]
+
+
+@pytest.mark.slow
+def test_grading_with_tasks_off_leaves_their_checks_out_of_results(tmp_path):
+    sub = tmp_path / "subs" / "ref"
+    sub.mkdir(parents=True)
+    shutil.copy(TOPICS["normalization"].solution_path(), sub / TOPICS["normalization"].filename)
+    course = write(tmp_path, f"tasks_off = {list(NEW_TASKS)!r}\n".replace("'", '"'))
+    proc = autograder("grade", sub, "--out", tmp_path / "out", "--topic", "normalization", "--device",
+                      "cpu", "--course", course, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    data = results(tmp_path / "out", "ref")
+    ids = {o["check_id"] for o in data["extra_data"]["outcomes"]}
+    tagged = {c.id for c in hidden_plan(("normalization",))["normalization"].checks if c.task}
+    assert ids and not ids & tagged
+    full = _total(hidden_plan(("normalization",))) - sum(
+        c.points for c in hidden_plan(("normalization",))["normalization"].checks if c.task)
+    assert data["score"] == data["extra_data"]["max_score"] == pytest.approx(full)
 
 
 # ----------------------------------------------------------------------------- late policy
@@ -358,6 +466,7 @@ def test_gradescope_metadata_gives_the_submission_time_and_the_due_date_an_exten
 
 LATE_COURSE = """
     due = 2026-03-01T23:59:00+03:00
+    tasks_off = ["dropout.scaled_at_test_dropout"]
     [[late]]
     after_hours = 0
     multiplier = 0.9
@@ -368,7 +477,8 @@ LATE_COURSE = """
 
 
 def dropout_reference(folder: Path) -> Path:
-    """A submission with the reference dropout.py only: 20 points of dropout, quick to grade."""
+    """A submission with the reference dropout.py only: 20 points of dropout (LATE_COURSE
+    switches its newest task, scaled_at_test_dropout, off), quick to grade."""
     folder.mkdir(parents=True)
     shutil.copy(TOPICS["dropout"].solution_path(), folder / TOPICS["dropout"].filename)
     return folder

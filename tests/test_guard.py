@@ -46,6 +46,9 @@ ROADS = [
     ("NORM_GUARD", "torch.nn.BatchNorm1d(4)(x.to('meta'))", "BatchNorm"),
     ("NORM_GUARD", "with torch.inference_mode():\n    torch.layer_norm(x, (4,))", "layer_norm"),
     ("NORM_GUARD", "torch.group_norm(x, 1)", "group_norm"),
+    ("NORM_GUARD", "from torch.nn.utils import fusion\n"
+                   "fusion.fuse_linear_bn_weights(x, None, x[0], x[0], 1e-5, x[0], x[0])",
+     "fuse_linear_bn_weights"),
     ("NORM_GUARD", "torch._native_batch_norm_legit(x, None, None, torch.zeros(4), torch.ones(4), True, 0.1, 1e-5)",
      "_native_batch_norm_legit"),
     ("DROPOUT_GUARD", "F.dropout(x, 0.5)", "dropout"),

@@ -2,7 +2,10 @@
 
 It must also make its points: probability and logit averages disagree on the
 constructed example, a tie goes to the smallest class, both ensembles beat the
-average member, and MC dropout is less confident where it is wrong.
+average member, MC dropout is less confident where it is wrong, and, comparing the
+sources of diversity, bagged members (about 63% distinct digits per bag) are weaker
+but disagree more and gain the most from ensembling, with mixed architectures in
+between.
 """
 from __future__ import annotations
 
@@ -39,7 +42,28 @@ def test_notebook_runs_and_makes_its_points(tmp_path):
     assert number(text, "majority vote:") > average
     assert number(text, "on wrong ones:") < number(text, "mean confidence on right answers:") - 0.1
     assert "net is still in eval mode: True" in text
-    assert len(images_of(nb)) == 1, "the bar plot was not displayed"
+    assert len(images_of(nb)) == 2, "the two accuracy plots were not both displayed"
+    diversity_makes_its_points(text)
+
+
+def diversity_makes_its_points(text: str) -> None:
+    distinct = number(text, "distinct training digits per bag:")
+    assert abs(distinct - 63.4) < 6, distinct         # 1 - (1 - 1/100)^100; 7 bags: sd 1.8
+    rows = {}
+    for kind in ("seeds only", "bagging", "mixed architectures"):
+        match = re.search(re.escape(kind) + r"\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([+-][0-9.]+)\s+([0-9.]+)", text)
+        assert match, f"no row '{kind}' in the table:\n{text}"
+        average, best, ensemble, gain, disagreement = map(float, match.groups())
+        assert abs(ensemble - average - gain) < 2e-3 and best >= average
+        rows[kind] = {"average": average, "ensemble": ensemble, "gain": gain, "disagreement": disagreement}
+    seeds, bagging, mixed = rows["seeds only"], rows["bagging"], rows["mixed architectures"]
+    assert all(row["gain"] > 0 for row in rows.values()), rows
+    assert bagging["average"] < seeds["average"] - 0.01, rows           # weaker members
+    assert bagging["disagreement"] > 1.5 * seeds["disagreement"], rows  # but more diverse
+    assert bagging["gain"] > max(seeds["gain"], mixed["gain"]), rows    # the largest gain
+    assert seeds["disagreement"] < mixed["disagreement"] < bagging["disagreement"], rows
+    assert seeds["gain"] < mixed["gain"] < bagging["gain"], rows
+    assert abs(bagging["ensemble"] - seeds["ensemble"]) <= 0.02, rows   # level, not above
 
 
 def test_notebook_is_saved_without_outputs():

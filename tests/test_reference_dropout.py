@@ -216,3 +216,115 @@ def test_module_inside_a_model_obeys_model_eval(device):
     x = torch.randn(64, 5, device=device)
     model.eval()
     torch.testing.assert_close(model(x), model[0](x))
+
+
+# --- the slide's convention: scaled_at_test_dropout ---------------------------------------
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_slide_convention_zeroes_a_fraction_p_and_keeps_x_unscaled(impl, device, p):
+    torch.manual_seed(11)
+    x = away_from_zero((1000, 1000), device, torch.float32)
+    out = impl.scaled_at_test_dropout(x, p, True)
+    zeroed = (out == 0).sum().item()
+    sigma = math.sqrt(x.numel() * p * (1 - p))
+    assert abs(zeroed - x.numel() * p) < SIGMAS * sigma, (zeroed, x.numel() * p, sigma)
+    kept = out != 0
+    torch.testing.assert_close(out[kept], x[kept], rtol=1e-6, atol=0.0)   # torch_refs: 1 rounding
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_slide_convention_multiplies_by_one_minus_p_at_test_time(impl, device, dtype):
+    x = torch.randn(30, 7, device=device, dtype=dtype)
+    before = x.clone()
+    for p in (0.0, 0.3, 1.0):
+        out = impl.scaled_at_test_dropout(x, p, training=False)
+        assert torch.equal(out, before * (1.0 - p)), p
+    assert torch.equal(x, before)                              # a new tensor, x unchanged
+
+
+def test_slide_convention_is_exactly_x_times_one_minus_p_at_test_time_for_the_reference(device):
+    x = torch.randn(100, device=device, dtype=torch.float64)
+    assert torch.equal(ref.scaled_at_test_dropout(x, 0.3, False), x * (1 - 0.3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_slide_convention_p_zero_keeps_x_and_p_one_zeroes_in_training(impl, device, dtype):
+    x = torch.randn(300, 7, device=device, dtype=dtype)
+    torch.testing.assert_close(impl.scaled_at_test_dropout(x, 0.0, True), x, rtol=1e-12, atol=0.0)
+    out = impl.scaled_at_test_dropout(x, 1.0, True)
+    assert torch.equal(out, torch.zeros_like(x)) and not out.isnan().any()
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
+def test_slide_convention_rejects_p_outside_the_unit_interval_in_both_modes(impl, p):
+    message = f"dropout probability has to be between 0 and 1, but got {p}"
+    for training in (True, False):
+        with pytest.raises(ValueError, match=message):
+            impl.scaled_at_test_dropout(torch.randn(4), p, training=training)
+
+
+def test_slide_convention_draws_a_fresh_mask_per_call_and_per_element(impl, device):
+    torch.manual_seed(12)
+    x = torch.ones(1000, 1000, device=device)
+    first, second = impl.scaled_at_test_dropout(x, 0.5), impl.scaled_at_test_dropout(x, 0.5)
+    assert not torch.equal(first != 0, second != 0)
+    kept = first != 0
+    for along in (0, 1):
+        per_line = kept.sum(along)
+        assert not ((per_line == 0) | (per_line == 1000)).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_slide_convention_gradient_is_upstream_times_mask_then_times_one_minus_p(impl, device, dtype):
+    torch.manual_seed(13)
+    p = 0.4
+    x = away_from_zero((200, 50), device, dtype).requires_grad_()
+    out = impl.scaled_at_test_dropout(x, p, True)
+    upstream = torch.randn(out.shape, device=device, dtype=dtype)
+    out.backward(upstream)
+    torch.testing.assert_close(x.grad, upstream * (out != 0).to(dtype), **tol(dtype))
+    x.grad = None
+    impl.scaled_at_test_dropout(x, p, False).backward(upstream)
+    torch.testing.assert_close(x.grad, upstream * (1 - p), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_slide_convention_keeps_dtype_device_and_shape(impl, device, dtype):
+    x = torch.randn(3, 4, 5, device=device).to(dtype)
+    for training in (True, False):
+        out = impl.scaled_at_test_dropout(x, 0.5, training)
+        assert out.dtype == dtype and out.device == x.device and out.shape == x.shape
+
+
+def test_slide_convention_mask_is_drawn_on_the_input_device_meta():
+    for training in (True, False):
+        out = ref.scaled_at_test_dropout(torch.empty(8, 3, device="meta"), 0.5, training)
+        assert out.device.type == "meta" and out.shape == (8, 3)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.6])
+def test_both_conventions_agree_in_expectation(impl, device, p):
+    """Inverted: E[train] = x = test output. The slide's: E[train] = (1 - p) x = test output.
+    Each input element is averaged over 20000 passes; 6 sigma per element (100 elements)."""
+    torch.manual_seed(14)
+    x = torch.randn(100, device=device, dtype=torch.float64)
+    batch = x.expand(20_000, 100).contiguous()
+    sd_inverted = x.abs() * math.sqrt(p / (1 - p) / 20_000)
+    sd_slide = x.abs() * math.sqrt(p * (1 - p) / 20_000)
+    inverted = impl.dropout(batch, p, True).mean(0)
+    slide = impl.scaled_at_test_dropout(batch, p, True).mean(0)
+    assert ((inverted - x).abs() <= SIGMAS * sd_inverted).all()
+    assert ((slide - (1 - p) * x).abs() <= SIGMAS * sd_slide).all()
+    torch.testing.assert_close(impl.dropout(x, p, False), x)
+    torch.testing.assert_close(impl.scaled_at_test_dropout(x, p, False), (1 - p) * x)
+
+
+def test_slide_convention_is_inverted_dropout_times_one_minus_p_with_the_same_mask(device):
+    """The reference draws both masks with the same call: under one seed, the same mask."""
+    x = away_from_zero((100, 100), device, torch.float64)
+    torch.manual_seed(15)
+    inverted = ref.dropout(x, 0.3, True)
+    torch.manual_seed(15)
+    slide = ref.scaled_at_test_dropout(x, 0.3, True)
+    assert torch.equal(inverted != 0, slide != 0)
+    torch.testing.assert_close(slide, inverted * (1 - 0.3), rtol=1e-12, atol=0.0)

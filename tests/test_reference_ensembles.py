@@ -292,3 +292,92 @@ def test_mc_dropout_restores_modes_when_a_forward_raises():
     with pytest.raises(RuntimeError, match="boom"):
         ens.mc_dropout_predict(model, torch.randn(4, 8), n_samples=2)
     assert [m.training for m in model.modules()] == modes
+
+
+# --- Ensemble of members with different architectures ----------------------------------
+
+def make_mixed_members(device, dtype=torch.float32):
+    """A Linear layer, a 6-16-4 MLP, a 6-8-8-4 MLP, and one with BatchNorm and dropout (eval)."""
+    torch.manual_seed(4)
+    members = [nn.Linear(6, 4),
+               nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4)),
+               nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 4)),
+               nn.Sequential(nn.Linear(6, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.3),
+                             nn.Linear(12, 4)).eval()]
+    return [m.to(device=device, dtype=dtype) for m in members]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mixed_members_mean_mode_averages_their_probabilities(device, dtype):
+    members = make_mixed_members(device, dtype)
+    x = torch.randn(10, 6, device=device, dtype=dtype)
+    expected = sum(torch.softmax(m(x), dim=1) for m in members) / len(members)
+    torch.testing.assert_close(ens.Ensemble(members)(x), expected, **tol(dtype))
+
+
+def test_mixed_members_vote_mode_and_state_dict(device):
+    members = make_mixed_members(device)
+    x = torch.randn(40, 6, device=device)
+    model = ens.Ensemble(members, mode="vote")
+    assert model(x).tolist() == vote_by_hand([m(x).argmax(1).tolist() for m in members])
+    keys = set(model.state_dict())
+    assert {"models.0.weight", "models.1.2.weight", "models.2.4.bias",
+            "models.3.1.running_mean"} <= keys
+    assert not any(k.startswith("models.0.") and k != "models.0.weight" and k != "models.0.bias"
+                   for k in keys)
+
+
+# --- bootstrap_indices ------------------------------------------------------------------
+
+def generator_on(device, seed):
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def test_bootstrap_shape_dtype_device_and_range(device):
+    bags = ens.bootstrap_indices(300, 7, generator_on(device, 0))
+    assert bags.shape == (7, 300) and bags.dtype == torch.int64 and bags.device.type == device
+    assert 0 <= int(bags.min()) and int(bags.max()) <= 299
+    one = ens.bootstrap_indices(1, 3, generator_on(device, 0))
+    assert one.shape == (3, 1) and torch.equal(one, torch.zeros(3, 1, dtype=torch.int64, device=device))
+
+
+def test_bootstrap_is_the_documented_randint_call(device):
+    """The docstring's one call: the reference draws exactly these numbers."""
+    got = ens.bootstrap_indices(50, 4, generator_on(device, 5))
+    g = generator_on(device, 5)
+    assert torch.equal(got, torch.randint(50, (4, 50), generator=g, device=g.device))
+
+
+def test_bootstrap_follows_the_generator_not_the_global_state(device):
+    torch.manual_seed(1)
+    first = ens.bootstrap_indices(50, 4, generator_on(device, 9))
+    torch.manual_seed(2)
+    assert torch.equal(ens.bootstrap_indices(50, 4, generator_on(device, 9)), first)
+    assert not torch.equal(ens.bootstrap_indices(50, 4, generator_on(device, 10)), first)
+    g = generator_on(device, 9)
+    assert torch.equal(ens.bootstrap_indices(50, 4, g), first)
+    assert not torch.equal(ens.bootstrap_indices(50, 4, g), first)      # the generator advanced
+    state = torch.get_rng_state()
+    ens.bootstrap_indices(50, 4, generator_on(device, 9))
+    assert torch.equal(torch.get_rng_state(), state)                    # global state untouched
+
+
+def test_bootstrap_draws_with_replacement():
+    """About 1 - (1 - 1/n)^n = 63.2% distinct indices per bag (6 sigma over 40 bags), every
+    index drawn somewhere, and the bags differ."""
+    n, members = 1000, 40
+    bags = ens.bootstrap_indices(n, members, generator_on("cpu", 1))
+    q1, q2 = (1 - 1 / n) ** n, (1 - 2 / n) ** n
+    mean = n * (1 - q1)
+    sd = ((n * q1 + n * (n - 1) * q2 - (n * q1) ** 2) / members) ** 0.5
+    distinct = sum(len(set(row.tolist())) for row in bags) / members
+    assert abs(distinct - mean) < 6 * sd, (distinct, mean, sd)
+    assert abs(mean / n - 0.632) < 1e-3
+    assert torch.bincount(bags.flatten(), minlength=n).min() > 0
+    assert not (bags == bags[0]).all()
+
+
+def test_bootstrap_frequencies_are_uniform():
+    bags = ens.bootstrap_indices(5, 20_000, generator_on("cpu", 2))
+    freq = torch.bincount(bags.flatten(), minlength=5).double() / bags.numel()
+    assert ((freq - 0.2).abs() < 6 * (0.16 / bags.numel()) ** 0.5).all(), freq

@@ -489,3 +489,177 @@ def test_torch_refs_adapter_agrees_with_reference(device):
         assert isinstance(mod_b, getattr(nn, name))
         xi = x.reshape(shape)
         step_both(mod_a, mod_b, xi, torch.randn_like(xi), dtype, name)
+
+
+# ------------------------------------------------------------------ the lecture's claims (issue 13)
+
+def _features(n, seed, device, dtype=torch.float64):
+    """(n, 3): features on the scales 1, 1000 and 0.01."""
+    x = randn(n, 3, seed=seed, device=device, dtype=torch.float64)
+    x = x * torch.tensor([1.0, 1000.0, 0.01], device=device, dtype=torch.float64)
+    return (x + torch.tensor([5.0, -300.0, 40.0], device=device, dtype=torch.float64)).to(dtype)
+
+
+def test_standardizer_matches_sklearns_standard_scaler(device):
+    sklearn = pytest.importorskip("sklearn.preprocessing")
+    train, test = _features(40, 1, device), _features(9, 2, device) * 1.5 + 2
+    train[:, 1] = 0.1                                            # a constant feature
+    s = ref.Standardizer().fit(train)
+    scaler = sklearn.StandardScaler().fit(train.cpu().numpy())
+    expected = torch.from_numpy(scaler.transform(test.cpu().numpy())).to(device)
+    close(s.transform(test), expected, torch.float64, "transform(test)")
+    close(s.mean_, torch.from_numpy(scaler.mean_).to(device), torch.float64, "mean_")
+    close(s.scale_, torch.from_numpy(scaler.scale_).to(device), torch.float64, "scale_")
+    assert s.scale_[1] == 1.0 and s.mean_.dtype == s.scale_.dtype == torch.float64
+    assert s.mean_.device.type == torch.device(device).type
+    close(s.inverse_transform(s.transform(test)), test, torch.float64, "round trip")
+    z = s.fit_transform(train)
+    close(z.mean(0), torch.zeros(3, device=device, dtype=torch.float64), torch.float64, "mean 0")
+    close(z.std(0, correction=0)[[0, 2]], torch.ones(2, device=device, dtype=torch.float64),
+          torch.float64, "std 1")
+
+
+def test_standardizer_returns_the_inputs_dtype_and_keeps_float64_statistics(device):
+    x32 = (randn(50, 2, seed=3, device=device, dtype=torch.float64) * 0.01 + 1e4).float()
+    s = ref.Standardizer().fit(x32)
+    z = s.transform(x32)
+    assert z.dtype == torch.float32 and s.transform(x32.double()).dtype == torch.float64
+    assert s.inverse_transform(z).dtype == torch.float32
+    exact = (x32.double() - x32.double().mean(0)) / x32.double().std(0, correction=0)
+    torch.testing.assert_close(z, exact.float())
+    # the docstring's claim: in float32 the rounding of the mean is a tenth of the spread
+    in_float32 = (x32 - x32.mean(0)) / x32.std(0, correction=0)
+    assert (in_float32.double() - exact).abs().max() > 0.02
+
+
+def test_a_constant_columns_hand_written_std_is_not_zero_as_the_docstring_says():
+    x = torch.cat([torch.randn(7, 1, dtype=torch.float64), torch.full((7, 1), 0.1, dtype=torch.float64)], 1)
+    assert x.mean(0)[1].item() == 0.09999999999999999
+    by_hand = ((x - x.mean(0)) ** 2).mean(0).sqrt()[1]
+    assert 0 < by_hand < 1e-16
+    assert ref.Standardizer().fit(x).scale_[1] == 1.0
+    assert ref.Standardizer().fit_transform(x)[:, 1].abs().max() < 1e-15
+
+
+FOLD_CASES = {"affine, bias": ({}, True), "affine=False": ({"affine": False}, True),
+              "Linear(bias=False)": ({}, False), "eps=0.1, square": ({"eps": 0.1}, True)}
+
+
+@pytest.mark.parametrize("case", FOLD_CASES)
+def test_fold_batchnorm_equals_eval_batchnorm_and_torchs_fusion(device, dtype, case):
+    options, bias = FOLD_CASES[case]
+    n_in, n_out = (4, 4) if "square" in case else (6, 4)
+    linear = nn.Linear(n_in, n_out, bias=bias, device=device, dtype=dtype)
+    bn = nn.BatchNorm1d(n_out, device=device, dtype=dtype, **options)
+    with torch.no_grad():
+        bn.running_mean.copy_(randn(n_out, seed=4, device=device, dtype=dtype) * 3)
+        bn.running_var.copy_(torch.rand(n_out, generator=gen(5)).to(device, dtype) * 4 + 0.05)
+        if bn.weight is not None:
+            bn.weight.copy_(randn(n_out, seed=6, device=device, dtype=dtype))
+            bn.bias.copy_(randn(n_out, seed=7, device=device, dtype=dtype))
+    before = ({k: v.clone() for k, v in linear.state_dict().items()},
+              {k: v.clone() for k, v in bn.state_dict().items()})
+    folded = ref.fold_batchnorm(linear, bn)                       # bn still in training mode
+    assert type(folded) is nn.Linear and folded.bias is not None and folded is not linear
+    assert folded.weight.dtype == dtype and folded.weight.device.type == torch.device(device).type
+    assert bn.training and linear.training                        # modes untouched
+    for old, module in zip(before, (linear, bn)):
+        for k, v in module.state_dict().items():
+            assert torch.equal(v, old[k]), k
+    x = randn(200, n_in, seed=8, device=device, dtype=dtype) * 2
+    with torch.no_grad():
+        expected = bn.eval()(linear(x))
+        close(folded(x), expected, dtype, case)
+        if bn.weight is not None:                                 # fusion needs an affine BN
+            fused = torch.nn.utils.fusion.fuse_linear_bn_eval(linear.eval(), bn)
+            close(folded.weight, fused.weight, dtype, "weight")
+            close(folded.bias, fused.bias, dtype, "bias")
+
+
+def test_fold_batchnorm_needs_running_statistics():
+    linear, bn = nn.Linear(3, 2), nn.BatchNorm1d(2, track_running_stats=False)
+    with pytest.raises(ValueError, match="running statistics"):
+        ref.fold_batchnorm(linear, bn)
+
+
+def _accumulation_model(norm: str, seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    layer = {"layer": nn.LayerNorm(8), "batch": nn.BatchNorm1d(8), "none": nn.Identity()}[norm]
+    return nn.Sequential(nn.Linear(5, 8), layer, nn.Tanh(), nn.Linear(8, 3)).double()
+
+
+def _full_batch_grads(model, loss_fn, x, y) -> dict:
+    params = dict(model.named_parameters())
+    grads = torch.autograd.grad(loss_fn(model(x), y), list(params.values()))
+    return dict(zip(params, grads))
+
+
+@pytest.mark.parametrize("norm", ["none", "layer"])
+@pytest.mark.parametrize("n, micro_batch", [(24, 8), (23, 5), (7, 7), (7, 100)])
+def test_accumulated_gradients_equal_the_full_batch_without_batchnorm(norm, n, micro_batch):
+    model = _accumulation_model(norm, 0)
+    x, y = torch.randn(n, 5, dtype=torch.float64), torch.randint(0, 3, (n,))
+    loss_fn = nn.CrossEntropyLoss()
+    got = ref.accumulated_gradients(model, loss_fn, x, y, micro_batch)
+    expected = _full_batch_grads(model, loss_fn, x, y)
+    assert got.keys() == expected.keys()
+    for name, g in expected.items():
+        close(got[name], g, torch.float64, name)
+
+
+def test_accumulated_gradients_with_batchnorm_in_training_differ_from_the_full_batch():
+    """The lecture's self-check 2: the forward pass depends on the batch, so the gradient
+    depends on how it is split; the reference equals an explicit loop over micro-batches."""
+    model, twin = _accumulation_model("batch", 1), _accumulation_model("batch", 1)
+    x, y = torch.randn(24, 5, dtype=torch.float64) * 2 + 1, torch.randn(24, 3, dtype=torch.float64)
+    loss_fn = nn.MSELoss()
+    got = ref.accumulated_gradients(model, loss_fn, x, y, 6)
+    manual = {name: torch.zeros_like(p) for name, p in twin.named_parameters()}
+    for xb, yb in zip(x.split(6), y.split(6)):
+        grads = torch.autograd.grad(loss_fn(twin(xb), yb) * len(xb) / len(x), list(twin.parameters()))
+        for name, g in zip(manual, grads):
+            manual[name] += g
+    for name, g in manual.items():
+        close(got[name], g, torch.float64, name)
+    close(model[1].running_mean, twin[1].running_mean, torch.float64, "running_mean, per micro-batch")
+    full = _full_batch_grads(_accumulation_model("batch", 1), loss_fn, x, y)
+    assert (got["0.weight"] - full["0.weight"]).abs().max() > 1e-3
+
+
+def test_accumulated_gradients_leave_grad_and_mode_as_they_were():
+    model = _accumulation_model("none", 2).eval()
+    old = torch.randn(8, 5, dtype=torch.float64)
+    model[0].weight.grad = old.clone()
+    kept = model[0].weight.grad
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = torch.randn(20, 5, dtype=torch.float64), torch.randn(20, 3, dtype=torch.float64)
+    got = ref.accumulated_gradients(model, nn.MSELoss(), x, y, 7)
+    assert model[0].weight.grad is kept and torch.equal(kept, old)
+    assert all(p.grad is None for name, p in model.named_parameters() if name != "0.weight")
+    assert not model.training
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    close(got["0.weight"], _full_batch_grads(model, nn.MSELoss(), x, y)["0.weight"], torch.float64, "grad")
+
+
+def test_the_new_drivers_agree_on_reference_and_torch_refs():
+    """Every hidden and public check of the new tasks gives the same outputs on solutions/
+    and on autograder/torch_refs (sklearn-style statistics, torch.nn.utils.fusion,
+    torch.autograd.grad), through the drivers themselves (CPU)."""
+    from autograder.batch import hidden_plan, public_plan
+    from autograder.compare import compare
+    from autograder.config import Config
+    from autograder.reference import ReferenceSide
+    checks = [c for plan in (hidden_plan(("normalization",)), public_plan(("normalization",)))
+              for c in plan["normalization"].checks if c.task]
+    assert len(checks) >= 14
+    solutions, pytorch = ReferenceSide("solutions"), ReferenceSide("torch")
+    try:
+        for c in checks:
+            seed = c.seed(Config.base_seed)
+            a, b = solutions.expected(c, "cpu", seed), pytorch.expected(c, "cpu", seed)
+            assert a.error is None and b.error is None, (c.name, a.error, b.error)
+            for name, value in a.outputs.items():
+                assert compare(name, b.outputs.get(name), value, c.tolerance) is None, (c.name, name)
+    finally:
+        solutions.close()
+        pytorch.close()

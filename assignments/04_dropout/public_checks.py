@@ -131,3 +131,48 @@ def module_train_then_eval(impl, t):
 def invalid_p(impl, t):
     """dropout(p=1.5) raises ValueError."""
     return {"error": raised(lambda: impl.dropout(t.randn(3, 3), 1.5, True))}
+
+
+# ----------------------------------------------------------------------------- the slide's convention
+
+NOT_SCALED_AT_TEST = cause(
+    "test time not scaled",
+    "the test-time output was x itself, as in inverted dropout; in the slide's convention the "
+    "kept values are not scaled in training, so at test time the output must be x * (1 - p), "
+    "the expected value of the training output.")
+SCALED_IN_TRAINING = cause(
+    "scaled in training too",
+    "the kept values were divided by 1 - p in training, as inverted dropout does; the slide's "
+    "convention keeps them as they are in training (out = x * mask) and multiplies by 1 - p "
+    "at test time only.")
+
+
+def _judge_slide(got):
+    x, train, test, p = got["x"], got["training"], got["test time"], 0.25
+    for name, out in (("training", train), ("test time", test)):
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype:
+            found = f"{out.dtype} {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
+            return f"scaled_at_test_dropout ({name}) returned {found}; expected {x.dtype} {tuple(x.shape)}."
+    message = _zeroed(train, p, "In training, ")
+    if message:
+        return message
+    kept = train != 0
+    if not torch.allclose(train[kept], x[kept], rtol=1e-5, atol=0.0):
+        message = "In training the kept elements must equal x itself: the slide's convention does not scale them."
+        if torch.allclose(train[kept], x[kept] / (1 - p), rtol=1e-5, atol=0.0):
+            message += f"\n{SCALED_IN_TRAINING}"
+        return message
+    if not torch.allclose(test, x * (1 - p), rtol=1e-5, atol=0.0):
+        message = "At test time the output must be x * (1 - p), the expected training output."
+        if torch.allclose(test, x, rtol=1e-5, atol=0.0):
+            message += f"\n{NOT_SCALED_AT_TEST}"
+        return message
+    return None
+
+
+@check(points=1, public=True, judge=_judge_slide, task="scaled_at_test_dropout")
+def slide_convention(impl, t):
+    """scaled_at_test_dropout(p=0.25): training zeroes about 25% and keeps x unscaled; test time gives x * (1 - p)."""
+    x = t.rand(200, 200) + 0.5
+    return {"x": x, "training": impl.scaled_at_test_dropout(x.clone(), 0.25, True),
+            "test time": impl.scaled_at_test_dropout(x.clone(), 0.25, False)}

@@ -147,3 +147,62 @@ def mc_dropout_modes(impl, t):
     out = impl.mc_dropout_predict(model, t.randn(6, 4), 4)
     return {"out": out, "running_mean before": before, "running_mean after": fetch(model[1].running_mean),
             "training flags after the call": [fetch(model.training)] + [fetch(model[i].training) for i in range(4)]}
+
+
+def _judge_mixed(got):
+    out, logits = got["out"], got["members' logits"]
+    want = sum(z.softmax(1) for z in logits) / len(logits)
+    if not isinstance(out, torch.Tensor) or out.shape != want.shape:
+        return (f"Ensemble of three different members returned {getattr(out, 'shape', type(out).__name__)}; "
+                f"expected {tuple(want.shape)}.")
+    if not torch.allclose(out, want, rtol=1e-5, atol=1e-6):
+        return ("Ensemble of a Linear layer, a one-hidden-layer and a two-hidden-layer MLP is not the "
+                "mean of their softmax probabilities: call each member on x, whatever its architecture.")
+    return None
+
+
+@check(points=1, public=True, judge=_judge_mixed)
+def ensemble_of_mixed_members(impl, t):
+    """Ensemble of members with different architectures (depth 0, 1 and 2) averages their probabilities."""
+    nn = torch_on(impl).nn
+    members = [nn.Linear(4, 3), nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)),
+               nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))]
+    members = [m.to(str(t.device)) for m in members]
+    x = t.randn(6, 4) * 2
+    return {"out": impl.Ensemble(members)(x), "members' logits": [m(x) for m in members]}
+
+
+WITHOUT_REPLACEMENT = cause(
+    "drawn without replacement",
+    "each bag was a permutation of range(n) (torch.randperm, or sampling without replacement): "
+    "no index repeats, so every member sees the same data in another order. A bootstrap sample "
+    "draws n indices WITH replacement: torch.randint(n, (members, n), generator=generator, "
+    "device=generator.device).")
+
+
+def _judge_bags(got):
+    bags, again = got["bags"], got["same seed again"]
+    if not isinstance(bags, torch.Tensor) or tuple(bags.shape) != (50, 200) or bags.dtype != torch.int64:
+        found = f"{bags.dtype} {tuple(bags.shape)}" if isinstance(bags, torch.Tensor) else type(bags).__name__
+        return f"bootstrap_indices(200, 50, generator) returned {found}; expected int64 (50, 200)."
+    bags = bags.cpu()
+    if int(bags.min()) < 0 or int(bags.max()) > 199:
+        return f"The indices go from {int(bags.min())} to {int(bags.max())}; expected 0 .. 199."
+    distinct = sum(len(set(row.tolist())) for row in bags) / 50
+    if not 122.8 <= distinct <= 130.4:   # with replacement: 126.6 +/- 3.75 (6 sigma)
+        message = (f"A bag of 200 draws holds {distinct:.1f} distinct indices on average; drawn with "
+                   "replacement it holds about 126.6 (63.2%).")
+        return f"{message}\n{WITHOUT_REPLACEMENT}" if distinct > 199.5 else message
+    if not isinstance(again, torch.Tensor) or not torch.equal(again.cpu(), bags):
+        return ("A generator seeded alike gave different bags: draw from the generator "
+                "(generator=generator), not from the global random state.")
+    return None
+
+
+@check(points=1, public=True, judge=_judge_bags, task="bootstrap_indices")
+def bootstrap_bags(impl, t):
+    """bootstrap_indices(200, 50, generator): (50, 200) int64 bags drawn with replacement, the same for the same seed."""
+    def generator():
+        return torch_on(impl).Generator(device=str(t.device)).manual_seed(7)
+    return {"bags": impl.bootstrap_indices(200, 50, generator()),
+            "same seed again": impl.bootstrap_indices(200, 50, generator())}

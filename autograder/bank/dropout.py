@@ -10,13 +10,16 @@ PyTorch forum threads ("dropout in eval mode", "same dropout mask every time",
 
 Classic mistakes (`classic=True`): the few that those sources warn about, and that students
 make most: p taken as the keep probability, no scaling at training time, scaling at test
-time instead, and dropout left on in eval mode. Three of them are named by the hidden
-judges (dropout's outputs are random): their messages are those judges' causes.
+time instead, and dropout left on in eval mode; for the slide's convention
+(scaled_at_test_dropout), the test-time output left unscaled, as inverted dropout's habit
+has it. Three of them are named by the hidden judges (dropout's outputs are random): their
+messages are those judges' causes.
 A public check catches each classic mistake, so that a student whose public checks
 all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
 lists what the public checks catch and name).
 """
-from autograder.hidden.dropout import EVAL_DROPS, KEEP_PROBABILITY, NOT_SCALED
+from autograder.hidden.dropout import (EVAL_DROPS, KEEP_PROBABILITY, NOT_SCALED,
+                                      NOT_SCALED_AT_TEST)
 from autograder.variants import Bug, Correct, Mistake, Trivial
 
 T = "dropout"
@@ -27,6 +30,11 @@ RETURN = "    return x * keep * scale\n"
 EVAL = ("    if not training:\n"
         "        return x                                              # identity in eval\n")
 CHECK_P = "    _check_probability(p)\n    if not training:\n"
+# scaled_at_test_dropout (the slide's convention)
+SAT_CHECK = "    _check_probability(p)\n    keep_probability = 1.0 - p\n"
+SAT_TEST = "        return x * keep_probability                           # scale at test time\n"
+SAT_MASK = "    mask = torch.empty_like(x).bernoulli_(keep_probability)   # 1 w.p. 1 - p, x's dtype\n"
+SAT_RETURN = "    return x * mask                                           # survivors NOT scaled\n"
 
 BUGS = [
     # --------------------------------------------------------------- conventions
@@ -113,6 +121,59 @@ BUGS = [
         named=".view() on x",
         why="flattening with .view(-1) (a CNN habit) to apply the mask: fails on a transposed "
             "or otherwise non-contiguous input"),
+
+    # --------------------------------------------------------------- the slide's convention
+    Bug("sat-inverted-in-training", T,
+        ((SAT_MASK + SAT_RETURN, "    return dropout(x, p, True)                                # BUG: scales by 1 / (1 - p)\n"),),
+        catches=("scaled_at_test_training", "conventions_agree_in_expectation"),
+        named="scaled in training too",
+        why="the inverted dropout of Task 4.1 reused for training, then x * (1 - p) at test "
+            "time: both conventions' factors at once, activations (1 - p) too small at test"),
+    Bug("sat-times-keep-in-training", T,
+        ((SAT_RETURN, "    return x * mask * keep_probability                        # BUG: 1 - p in training too\n"),),
+        catches=("scaled_at_test_training",),
+        named="multiplied by 1 - p in training",
+        why="'multiply by 1 - p' from the slide applied in training as well as at test time"),
+    Bug("sat-paper-p-keeps", T,
+        ((SAT_CHECK, "    _check_probability(p)\n    keep_probability = p                                      # BUG: the paper's p\n"),),
+        catches=("scaled_at_test_training",),
+        named="p used as the keep probability",
+        why="Srivastava et al. (2014) call p the probability of RETAINING a unit and scale by p "
+            "at test time; nn.Dropout's p (and this course's) is the probability of zeroing"),
+    Bug("sat-same-mask-every-call", T,
+        ((SAT_MASK, "    torch.manual_seed(0)                                      # BUG: 'reproducible'\n" + SAT_MASK),),
+        catches=("scaled_at_test_training",),
+        named="the same mask on every call",
+        why="re-seeding inside the function so that runs repeat: every call zeroes the same units"),
+    Bug("sat-mask-per-feature", T,
+        ((SAT_MASK, "    mask = torch.empty(x.shape[1:], dtype=x.dtype, device=x.device).bernoulli_(keep_probability)  # BUG\n"),),
+        catches=("scaled_at_test_training",),
+        named="one mask for the whole batch",
+        why="one coin per feature, broadcast over the batch: every sample loses the same units"),
+    Bug("sat-float32-mask", T,
+        ((SAT_MASK, "    mask = (torch.rand_like(x) >= p).float()                  # BUG: float32 mask\n"),),
+        catches=("scaled_at_test_training",),
+        named="float32 mask",
+        why=".float() on the boolean mask promotes float16 inputs to float32"),
+    Bug("sat-mask-on-cpu", T,
+        ((SAT_MASK, "    mask = (torch.rand(x.shape) >= p).to(x.dtype)             # BUG: drawn on the CPU\n"),),
+        catches=("device_placement",),
+        why="torch.rand(x.shape), as in d2l's dropout_layer: the mask lands on the CPU"),
+    Bug("sat-through-data", T,
+        ((SAT_RETURN, "    return x.data * mask                                      # BUG: no gradient\n"),),
+        catches=("scaled_at_test_gradient",),
+        named="computed from x.data",
+        why="x.data (old tutorials) cuts the graph: no gradient reaches x in training"),
+    Bug("sat-p-checked-in-training-only", T,
+        ((SAT_CHECK + "    if not training:\n" + SAT_TEST,
+          "    keep_probability = 1.0 - p\n    if not training:\n" + SAT_TEST
+          + "    _check_probability(p)                                     # BUG: too late for eval\n"),),
+        catches=("scaled_at_test_eval_and_edge_cases",),
+        why="p validated where the mask is drawn: at test time a p of -0.1 scales by 1.1"),
+    Bug("sat-multiplies-input-in-place", T,
+        ((SAT_RETURN, "    return x.mul_(mask)                                       # BUG: changes x\n"),),
+        catches=("scaled_at_test_eval_and_edge_cases",),
+        why="x *= mask (numpy habit) changes the caller's tensor: with p = 1 the input is zeroed"),
 ]
 
 VARIANTS = [
@@ -138,6 +199,22 @@ VARIANTS = [
               "    dropped = torch.rand(x.shape, device=x.device) < p\n"
               "    return x.masked_fill(dropped, 0.0) * (0.0 if p == 1 else 1 / (1 - p))\n"),),
             why="masked_fill on the dropped elements; eval returns a copy"),
+    Correct("sat-from-inverted", T,
+            ((SAT_CHECK + "    if not training:\n" + SAT_TEST + SAT_MASK + SAT_RETURN,
+              "    return dropout(x, p, training) * (1.0 - p)\n"),),
+            why="the slide's convention is inverted dropout times 1 - p: kept values "
+                "x / (1 - p) * (1 - p), equal to x up to one rounding"),
+    Correct("sat-where-and-subtraction", T,
+            ((SAT_TEST + SAT_MASK + SAT_RETURN,
+              "        return x - p * x\n"
+              "    kept = torch.rand_like(x) >= p\n"
+              "    return torch.where(kept, x, torch.zeros_like(x))\n"),),
+            why="torch.where on a boolean mask; x - p * x at test time (equal to x * (1 - p) "
+                "up to rounding)"),
+    Correct("sat-masked-fill", T,
+            ((SAT_MASK + SAT_RETURN,
+              "    return x.masked_fill(torch.rand_like(x) < p, 0.0)\n"),),
+            why="masked_fill on the dropped elements, nothing multiplied in training"),
 ]
 
 
@@ -202,4 +279,20 @@ MISTAKES = [
             catches=("eval_returns_input", "module_train_and_eval"),
             why="the training flag ignored in the function: dropout applied at test time too",
             classic=True),
+    # The slide's convention (scaled_at_test_dropout). The first is also a judge's cause
+    # (conventions_agree_in_expectation, scaled_at_test_gradient): one message for both.
+    Mistake(NOT_SCALED_AT_TEST.name, NOT_SCALED_AT_TEST.message,
+            ((SAT_TEST, "        return x\n"),),
+            checks=("scaled_at_test_eval_and_edge_cases",),
+            catches=("scaled_at_test_eval_and_edge_cases", "conventions_agree_in_expectation"),
+            why="inverted dropout's habit (eval returns x unchanged) kept for the slide's "
+                "convention, whose training output is not scaled up",
+            classic=True),
+    Mistake("test time scaled by p",
+            "the test-time output was x * p; p is the probability of ZEROING, so the factor at "
+            "test time is the keep probability: out = x * (1 - p).",
+            ((SAT_TEST, "        return x * p\n"),),
+            checks=("scaled_at_test_eval_and_edge_cases",),
+            why="the original paper's test-time rule 'multiply by p' read with nn.Dropout's p, "
+                "which is the probability of zeroing"),
 ]

@@ -8,12 +8,14 @@ hard voting), d2l.ai and CS231n notes on model ensembles, and forum threads
 
 Classic mistakes (`classic=True`): the few that those sources warn about, and that students
 make most: logits averaged instead of probabilities (or the softmax of their average),
-model.train() for MC dropout (BatchNorm then in training mode), the modes not restored, and
-the members in a plain Python list.
+model.train() for MC dropout (BatchNorm then in training mode), the modes not restored,
+the members in a plain Python list, and bootstrap samples drawn without replacement (a
+permutation: Breiman 1996 and every bagging tutorial warn that bagging needs repeats).
 A public check catches each classic mistake, so that a student whose public checks
 all pass has made none of them (tests/test_classic_mistakes.py; docs/CLASSIC_MISTAKES.md
 lists what the public checks catch and name).
 """
+from autograder.hidden.ensembles import WITHOUT_REPLACEMENT
 from autograder.variants import Bug, Correct, Mistake, Trivial
 
 T = "ensembles"
@@ -33,6 +35,15 @@ ENABLE = ("        for m in model.modules():\n"
           "                m.train()\n")
 VOTE_STACK = ("    if not isinstance(predictions, Tensor):\n"
               "        predictions = torch.stack(list(predictions))      # (M, N) or (M, N, C)\n")
+BOOT = ("    return torch.randint(n, (members, n), generator=generator,     # high is exclusive\n"
+        "                         device=generator.device)                   # (members, n) int64\n")
+MEMBERS_CALLED = "        logits = [model(x) for model in self.models]        # M x (N, C)\n"
+VECTORISED = ("        import copy                                         # BUG: identical members only\n"
+              "        base = copy.deepcopy(self.models[0]).to(\"meta\")\n"
+              "        names = [name for name, _ in self.models[0].named_parameters()]\n"
+              "        stacked = {name: torch.stack([dict(m.named_parameters())[name] for m in self.models])\n"
+              "                   for name in names}\n"
+              "        logits = list(torch.vmap(lambda p: torch.func.functional_call(base, p, (x,)))(stacked))\n")
 PASSES = ("        with torch.no_grad():\n"
           "            outputs = [model(x) for _ in range(n_samples)]  # n_samples x S\n"
           "        return average_predictions(outputs)\n")
@@ -198,6 +209,57 @@ BUGS = [
         why="strings compared with `is`: true for a class written `class Dropout` (its name is "
             "interned, as the literal is), false for a name made at run time (Python only warns "
             "about `is` with a literal)"),
+
+    # --------------------------------------------------------------- bagging: bootstrap_indices
+    Bug("boot-shape-transposed", T,
+        ((BOOT, "    return torch.randint(n, (n, members), generator=generator, device=generator.device)  # BUG\n"),),
+        catches=("bootstrap_shape_and_range",),
+        named="shape (n, members)",
+        why="one column per member, as a design matrix has one column per feature"),
+    Bug("boot-float-indices", T,
+        ((BOOT, "    return (torch.rand(members, n, generator=generator, device=generator.device) * n).floor()  # BUG\n"),),
+        catches=("bootstrap_shape_and_range",),
+        named="float indices",
+        why="floor(rand * n), as in numpy-free pseudo-code, without converting to integers"),
+    Bug("boot-high-n-minus-1", T,
+        ((BOOT, "    return torch.randint(n - 1, (members, n), generator=generator, device=generator.device)  # BUG\n"),),
+        catches=("bootstrap_distribution",),
+        named="upper bound n - 1",
+        why="randint's high taken as inclusive (Python's random.randint(0, n - 1) is): the "
+            "last example is never drawn, and n = 1 raises"),
+    Bug("boot-low-one", T,
+        ((BOOT, "    return torch.randint(1, n, (members, n), generator=generator, device=generator.device)  # BUG\n"),),
+        catches=("bootstrap_distribution",),
+        named="lower bound 1",
+        why="indices counted from 1, as in R or in the formula's x_1 .. x_n"),
+    Bug("boot-one-bag-repeated", T,
+        ((BOOT, "    bag = torch.randint(n, (n,), generator=generator, device=generator.device)\n"
+                "    return bag.repeat(members, 1)                              # BUG: one bag for all\n"),),
+        catches=("bootstrap_shape_and_range", "bootstrap_distribution"),
+        named="one bag for every member",
+        why="one bootstrap sample drawn and broadcast to every member: no diversity"),
+    Bug("boot-multinomial-without-replacement", T,
+        ((BOOT, "    weights = torch.ones(members, n, device=generator.device)\n"
+                "    return torch.multinomial(weights, n, generator=generator)     # BUG: replacement=False\n"),),
+        catches=("bootstrap_distribution",),
+        named="drawn without replacement",
+        why="torch.multinomial's replacement defaults to False: n draws of n are a permutation"),
+    Bug("boot-rounded-uniform", T,
+        ((BOOT, "    u = torch.rand(members, n, generator=generator, device=generator.device)\n"
+                "    return (u * (n - 1)).round().long()                        # BUG: ends half as likely\n"),),
+        catches=("bootstrap_distribution",),
+        named="rounded uniform",
+        why="rounding a uniform float to the nearest index: 0 and n - 1 get half-width intervals"),
+    Bug("boot-global-rng", T,
+        ((BOOT, "    return torch.randint(n, (members, n), device=generator.device)  # BUG: global RNG\n"),),
+        catches=("bootstrap_reproducible",),
+        named="generator ignored",
+        why="the generator argument accepted but not passed on: the global random state is used"),
+    Bug("boot-reseeded", T,
+        ((BOOT, "    generator.manual_seed(0)                                    # BUG: 'reproducible'\n" + BOOT),),
+        catches=("bootstrap_reproducible",),
+        named="generator re-seeded",
+        why="seeding inside the function for reproducibility: every call gives the same bags"),
 ]
 
 VARIANTS = [
@@ -249,6 +311,21 @@ VARIANTS = [
               "        for m, mode in zip(modules, modes):\n"
               "            m.train(mode)\n"),),
             why="modes kept in a list and set per module with train(flag); a running sum"),
+    Correct("boot-randint-per-row", T,
+            ((BOOT, "    rows = [torch.randint(0, n, (n,), generator=generator, device=generator.device)\n"
+                    "            for _ in range(members)]\n"
+                    "    return torch.stack(rows)\n"),),
+            why="one torch.randint(0, n, ...) per member, stacked: other numbers, same distribution"),
+    Correct("boot-multinomial-with-replacement", T,
+            ((BOOT, "    weights = torch.ones(members, n, device=generator.device)\n"
+                    "    return torch.multinomial(weights, n, replacement=True, generator=generator)\n"),),
+            why="torch.multinomial over uniform weights, with replacement"),
+    Correct("en-members-called-in-a-loop", T,
+            ((MEMBERS_CALLED,
+              "        logits = []\n"
+              "        for i in range(len(self.models)):\n"
+              "            logits.append(self.models[i](x))\n"),),
+            why="the members indexed and called one by one"),
 ]
 
 
@@ -260,15 +337,17 @@ TRIVIAL = [
     Trivial("ens-trivial-none", T, "none", why="every function and forward returns None"),
     Trivial("ens-trivial-identity", T, "identity",
             (("Task 6.1", "return predictions[0]"), ("Task 6.2", "return predictions[0]"),
-             ("Task 6.5", "return x")),
+             ("Task 6.5", "return x"),
+             ("Task 6.6", "return torch.arange(n, device=generator.device).repeat(members, 1)")),
             why="the first member's predictions stand for the ensemble's; forward and "
-                "mc_dropout_predict return x"),
+                "mc_dropout_predict return x; every bag is the whole dataset in order"),
     Trivial("ens-trivial-zeros", T, "zeros",
             (("Task 6.1", "return torch.zeros_like(predictions[0])"),
              ("Task 6.2", "return torch.zeros(len(predictions[0]), dtype=torch.int64, "
                           "device=predictions[0].device)"),
-             ("Task 6.5", "return torch.zeros_like(x)")),
-            why="zeros of the expected shape and dtype; class 0 for every vote"),
+             ("Task 6.5", "return torch.zeros_like(x)"),
+             ("Task 6.6", "return torch.zeros(members, n, dtype=torch.int64, device=generator.device)")),
+            why="zeros of the expected shape and dtype; class 0 for every vote; index 0 in every bag"),
     Trivial("ens-trivial-one-pass", T, "identity",
             (("Task 6.1", "return predictions[0]"), ("Task 6.2", "return predictions[0]"),
              ("Task 6.5", "with torch.no_grad():\n    return model(x)")),
@@ -471,4 +550,20 @@ MISTAKES = [
             checks=("vote_no_samples_or_one_class",),
             catches=("vote_no_samples_or_one_class",),
             why="max(label) + 1 classes, as the hint says, without the empty case: max() of a tensor with no elements raises (members that predicted an empty batch)"),
+    Mistake(WITHOUT_REPLACEMENT.name, WITHOUT_REPLACEMENT.message,
+            ((BOOT, "    return torch.stack([torch.randperm(n, generator=generator, device=generator.device)\n"
+                    "                        for _ in range(members)])\n"),),
+            checks=("bootstrap_distribution",),
+            why="bagging confused with shuffling: torch.randperm gives every member the same "
+                "data in another order",
+            classic=True),
+    Mistake("members stacked into one vectorised model",
+            "the members' parameters were stacked into one vectorised model (torch.vmap over "
+            "torch.func.functional_call, as in PyTorch's model-ensembling tutorial), which runs only "
+            "when every member has the same architecture; call each member on x instead: "
+            "[model(x) for model in self.models].",
+            ((MEMBERS_CALLED, VECTORISED),),
+            checks=("ensemble_mixed_architectures",),
+            why="PyTorch's model-ensembling tutorial (functional_call under vmap over stacked "
+                "parameters) followed by hand: fast, but only for identical members"),
 ]

@@ -1002,3 +1002,312 @@ BUGS += [
         why="'do not modify the module's state in place' carried over from functional code: "
             "the buffers are replaced, so whoever held them sees stale statistics"),
 ]
+
+
+# ----------------------------------------------------------------------------- the lecture's claims
+# Standardizer (Tasks 3.9-3.11), fold_batchnorm (3.12), accumulated_gradients (3.13): one
+# classic mistake each (the sample std, eps left out of the folded scale, micro-batch losses
+# summed), which their public checks catch and name. Sources: sklearn's StandardScaler
+# (ddof=0, _handle_zeros_in_scale), the BatchNorm-folding write-ups (PyTorch's
+# torch.nn.utils.fusion, the "fold BN into conv" blog posts and their comment threads), and
+# the gradient-accumulation threads of the PyTorch and Hugging Face forums ("divide the loss
+# by accumulation_steps", "the last batch is smaller").
+_S_F64 = "        Xd = X.detach().to(torch.float64)                     # (N, D), X's device\n"
+_S_MEAN = "        self.mean_ = Xd.mean(0)                               # (D,)\n"
+_S_STD = "        std = Xd.std(0, correction=0)                         # (D,)  population: divide by N\n"
+_S_CONST = "        constant = (Xd == Xd[:1]).all(0)                      # (D,)  every value equal\n"
+_S_WHERE = "        self.scale_ = torch.where(constant, torch.ones_like(std), std)\n"
+_S_TRANSFORM = "        return ((X.to(torch.float64) - self.mean_) / self.scale_).to(X.dtype)\n"
+_S_INVERSE = "        return (Z.to(torch.float64) * self.scale_ + self.mean_).to(Z.dtype)\n"
+_STANDARDIZER = ("standardizer_fit_transform", "standardizer_train_statistics",
+                 "standardizer_constant_feature", "standardizer_dtypes")
+
+_F_GUARD = "    if bn.running_mean is None or bn.running_var is None:\n"
+_F_SCALE = "        s = 1 / torch.sqrt(bn.running_var + bn.eps)                  # (out,)\n"
+_F_WEIGHT = "        if bn.weight is not None:\n            s = s * bn.weight\n"
+_F_SHIFT = "        shift = s * (b - bn.running_mean)                            # (out,)\n"
+_F_NEW = ("        folded = nn.Linear(linear.in_features, linear.out_features, bias=True,\n"
+          "                           device=linear.weight.device, dtype=linear.weight.dtype)\n")
+_F_FILL = ("        folded.weight.copy_(s[:, None] * linear.weight)              # row j times s[j]\n"
+           "        folded.bias.copy_(shift)\n"
+           "    return folded\n")
+_F_BODY = ("    with torch.no_grad():\n" + _F_SCALE + _F_WEIGHT
+           + "        b = linear.bias if linear.bias is not None else torch.zeros_like(bn.running_mean)\n"
+           + _F_SHIFT
+           + "        if bn.bias is not None:\n            shift = shift + bn.bias\n" + _F_NEW + _F_FILL)
+_FOLD = ("fold_batchnorm_matches_eval_batchnorm", "fold_batchnorm_options",
+         "fold_batchnorm_leaves_inputs_alone")
+
+_A_PARAMS = "    params = {name: p for name, p in model.named_parameters() if p.requires_grad}\n"
+_A_CLEAR = "    for p in params.values():\n        p.grad = None\n"
+_A_LOOP = "    for start in range(0, n, micro_batch):\n"
+_A_LOSS = "        loss = loss_fn(model(xb), yb) * (xb.shape[0] / n)     # this micro-batch's share\n"
+_A_PASSES = (_A_LOOP + "        xb, yb = x[start:start + micro_batch], y[start:start + micro_batch]\n"
+             + _A_LOSS + "        loss.backward()                                       # adds to every .grad\n")
+_A_RESTORE = ("    for name, p in params.items():\n"
+              "        p.grad = saved[name]                                  # as we found it\n")
+_A_BODY = (_A_PARAMS
+           + "    saved = {name: p.grad for name, p in params.items()}      # the caller's .grad, or None\n"
+           + _A_CLEAR + "    n = x.shape[0]\n" + _A_PASSES
+           + "    grads = {name: p.grad if p.grad is not None else torch.zeros_like(p)\n"
+             "             for name, p in params.items()}\n" + _A_RESTORE + "    return grads\n")
+_ACCUMULATE = ("accumulated_gradients_mlp", "accumulated_gradients_layernorm_uneven",
+               "accumulated_gradients_batchnorm_train", "accumulated_gradients_restores_grad")
+
+MISTAKES += [
+    # --------------------------------------------------------------- Standardizer
+    Mistake("Standardizer sample std",
+            "scale_ is the sample standard deviation (divided by N - 1, torch.std's default); "
+            "standardization divides by the population one: X.std(0, correction=0) divides by N.",
+            ((_S_STD, "        std = Xd.std(0)                                       # (D,)\n"),),
+            checks=_STANDARDIZER, classic=True,
+            why="torch.std and pandas' .std() divide by N - 1 by default; sklearn's StandardScaler "
+                "(and the lecture's formula) by N"),
+    Mistake("constant feature divided by zero",
+            "a constant feature has std 0 and was divided by it (NaN, inf or +-1 instead of 0); give "
+            "it scale_ 1, so that it becomes 0.",
+            ((_S_WHERE, "        self.scale_ = std\n"),),
+            checks=_STANDARDIZER, catches=("standardizer_constant_feature",),
+            why="the textbook (X - mean) / std, without sklearn's guard for zero scales"),
+    Mistake("constant feature recognised by std == 0",
+            "a constant feature was recognised by std == 0, but the rounded mean of a constant column "
+            "(seven 0.1 average to 0.09999999999999999) leaves a std of about 1e-17 when it is "
+            "computed as sqrt(mean((x - mean)**2)), and dividing by it gives +-1: test whether all "
+            "its values are equal (X.amax(0) == X.amin(0)).",
+            ((_S_STD + _S_CONST, "        std = ((Xd - self.mean_) ** 2).mean(0).sqrt()         # (D,)\n"
+                                 "        constant = std == 0\n"),),
+            checks=_STANDARDIZER, catches=("standardizer_constant_feature",),
+            why="the lecture's formula for the std written out, and the guard written on it: exact "
+                "in real numbers, not in floating point"),
+    Mistake("statistics refit in transform",
+            "transform recomputed the statistics from the rows it was given; fit once, on the training "
+            "split, and transform every split with those statistics (mean_ and scale_).",
+            ((_S_TRANSFORM, "        self.fit(X)                                           # refit\n"
+                            + _S_TRANSFORM),),
+            checks=_STANDARDIZER, catches=("standardizer_train_statistics",),
+            why="each split standardized on its own, the data leak the lecture warns about"),
+    Mistake("Standardizer statistics in the input's dtype",
+            "mean_ and scale_ were computed in X's dtype; compute them in float64 "
+            "(X.to(torch.float64)): in float32 a feature around 10**4 with a spread of 0.01 loses its "
+            "spread to the rounding of the mean.",
+            ((_S_F64, "        Xd = X.detach()                                       # (N, D)\n"),),
+            checks=_STANDARDIZER, catches=("standardizer_dtypes",),
+            why="statistics kept in the data's dtype, as every layer of the topic does"),
+    Mistake("inverse_transform adds the mean before scaling",
+            "inverse_transform added mean_ before multiplying by scale_; undo transform's steps in "
+            "reverse order: Z * scale_ + mean_.",
+            ((_S_INVERSE, "        return ((Z.to(torch.float64) + self.mean_) * self.scale_).to(Z.dtype)\n"),),
+            checks=_STANDARDIZER, catches=("standardizer_train_statistics",),
+            why="transform's two steps undone in the order they were done"),
+
+    # --------------------------------------------------------------- fold_batchnorm
+    Mistake("fold without eps",
+            "the folded scale left out eps: BatchNorm divides by sqrt(running_var + eps), eps inside "
+            "the square root, so s = weight / sqrt(running_var + eps).",
+            ((_F_SCALE, "        s = 1 / torch.sqrt(bn.running_var)                           # (out,)\n"),),
+            checks=_FOLD, classic=True,
+            why="the folding formula written from the paper's sigma, without the eps PyTorch adds"),
+    Mistake("fold ignores the running mean",
+            "the folded bias left out the running mean: b_folded = s * (b - running_mean) + bias.",
+            ((_F_SHIFT, "        shift = s * b                                                # (out,)\n"),),
+            checks=_FOLD, catches=("fold_batchnorm_matches_eval_batchnorm",),
+            why="only the scale folded into the layer, the centring forgotten"),
+    Mistake("fold leaves the Linear's bias unscaled",
+            "the Linear's bias was added unscaled; BatchNorm scales the whole output of the Linear, its "
+            "bias included: b_folded = s * (b - running_mean) + bias.",
+            ((_F_SHIFT, "        shift = b - s * bn.running_mean                              # (out,)\n"),),
+            checks=_FOLD, catches=("fold_batchnorm_matches_eval_batchnorm",),
+            why="s * running_mean subtracted from the old bias, as if BatchNorm came before the bias"),
+    Mistake("fold scales the weight's columns",
+            "the weight was scaled along its columns (linear.weight * s multiplies input feature i by "
+            "s[i]); BatchNorm scales output feature j, which is row j of the weight: s[:, None] * W.",
+            ((_F_FILL, _F_FILL.replace("s[:, None] * linear.weight", "linear.weight * s")),),
+            checks=_FOLD, catches=("fold_batchnorm_options",),
+            why="broadcasting (out, in) * (out,) lines s up with the columns; it raises unless in == "
+                "out, where it runs and is wrong"),
+    Mistake("fold divides by the variance",
+            "the folded scale divided by the variance; BatchNorm divides by the standard deviation, "
+            "sqrt(running_var + eps).",
+            ((_F_SCALE, "        s = 1 / (bn.running_var + bn.eps)                            # (out,)\n"),),
+            checks=_FOLD, catches=("fold_batchnorm_matches_eval_batchnorm",),
+            why="running_var read as if it were a standard deviation"),
+    Mistake("folded Linear without a bias",
+            "the folded Linear has no bias when the Linear had none; BatchNorm's shift, bias - s * "
+            "running_mean, needs one: make the new Linear with bias=True.",
+            ((_F_NEW, _F_NEW.replace("bias=True", "bias=linear.bias is not None")),
+             ("        folded.bias.copy_(shift)\n",
+              "        if folded.bias is not None:\n            folded.bias.copy_(shift)\n")),
+            checks=_FOLD, catches=("fold_batchnorm_options",),
+            why="the new layer copies the old one's configuration, bias=False included"),
+    Mistake("fold changes the Linear in place",
+            "fold_batchnorm scaled the Linear it was given in place and returned it; make a new "
+            "nn.Linear and leave the caller's layers as they were.",
+            ((_F_NEW + _F_FILL,
+              "        linear.weight.mul_(s[:, None])                               # the caller's layer\n"
+              "        if linear.bias is None:\n"
+              "            linear.bias = nn.Parameter(torch.zeros_like(shift))\n"
+              "        linear.bias.copy_(shift)\n"
+              "    return linear\n"),),
+            checks=_FOLD, catches=("fold_batchnorm_leaves_inputs_alone",),
+            why="folding done in place, as deployment scripts do on a model they own"),
+    Mistake("fold switches bn to eval mode",
+            "fold_batchnorm switched bn to eval mode (bn.eval()), which changes the caller's model; "
+            "read its running statistics as they are: the folded layer uses them whatever the mode.",
+            ((_F_GUARD, "    bn.eval()                                                        # to be sure\n"
+                        + _F_GUARD),),
+            checks=_FOLD, catches=("fold_batchnorm_leaves_inputs_alone",),
+            why="eval mode set to make sure the running statistics are meant"),
+
+    # --------------------------------------------------------------- accumulated_gradients
+    Mistake("micro-batch losses summed",
+            "each micro-batch's mean loss was backpropagated as it is, so the gradients of the k "
+            "micro-batches add up to about k times the batch's; weight each by its share of the rows, "
+            "n_k / N (for equal micro-batches, divide by their number).",
+            ((_A_LOSS, "        loss = loss_fn(model(xb), yb)\n"),),
+            checks=_ACCUMULATE, classic=True,
+            why="the forums' most common accumulation bug: the loss not divided by "
+                "accumulation_steps"),
+    Mistake("micro-batches weighted equally",
+            "each micro-batch's mean loss was divided by the number of micro-batches, which weighs "
+            "them all the same; when micro_batch does not divide N the last one is smaller and its "
+            "rows count for more: weight each by n_k / N.",
+            ((_A_LOSS, "        loss = loss_fn(model(xb), yb) / ((n + micro_batch - 1) // micro_batch)\n"),),
+            checks=_ACCUMULATE, catches=("accumulated_gradients_layernorm_uneven",),
+            why="loss / accumulation_steps, right only when every micro-batch is full"),
+    Mistake("last partial micro-batch dropped",
+            "the rows after the last full micro-batch were left out (as DataLoader's drop_last); "
+            "every row counts, and the last micro-batch may be smaller.",
+            ((_A_LOOP, "    for start in range(0, n - micro_batch + 1, micro_batch):\n"),),
+            checks=_ACCUMULATE, catches=("accumulated_gradients_layernorm_uneven",),
+            why="the loop bound written for full micro-batches only"),
+    Mistake("batch in one forward pass",
+            "the whole batch went through one forward pass; with BatchNorm in training mode each "
+            "micro-batch is normalized with its own statistics, so split x into micro-batches of at "
+            "most micro_batch rows.",
+            ((_A_PASSES, "    loss_fn(model(x), y).backward()\n"),),
+            checks=_ACCUMULATE, catches=("accumulated_gradients_batchnorm_train",),
+            why="the full batch's gradient returned, equal to the accumulated one only without "
+                "BatchNorm"),
+    Mistake("old .grad added to the result",
+            "the gradients were accumulated on top of the .grad the parameters already had; save each "
+            ".grad and set it to None before the first backward.",
+            ((_A_CLEAR, ""),),
+            checks=_ACCUMULATE, catches=("accumulated_gradients_restores_grad",),
+            why="zero_grad forgotten, as in a training loop's first bug"),
+    Mistake(".grad left holding the result",
+            "the parameters' .grad were left holding the accumulated gradient; put back what they held "
+            "before (None stays None).",
+            ((_A_RESTORE, ""),),
+            checks=_ACCUMULATE, catches=("accumulated_gradients_restores_grad",),
+            why="the gradients read from .grad and left there"),
+    Mistake(".grad cleared afterwards",
+            "the parameters' .grad were cleared after the accumulation (zero_grad); a .grad that held "
+            "a tensor must hold it again, with its values.",
+            ((_A_RESTORE, "    model.zero_grad()\n"),),
+            checks=_ACCUMULATE, catches=("accumulated_gradients_restores_grad",),
+            why="tidying up with zero_grad, which loses the caller's gradients"),
+    Mistake("model switched to training mode",
+            "accumulated_gradients changed the model's mode (model.train()); use the model in the mode "
+            "it is in.",
+            ((_A_PARAMS, "    model.train()\n" + _A_PARAMS),),
+            checks=_ACCUMULATE, catches=("accumulated_gradients_restores_grad",),
+            why="model.train() at the top of every function that computes gradients"),
+]
+
+BUGS += [
+    Bug("st-transform-float64", T,
+        ((_S_TRANSFORM, "        return (X.to(torch.float64) - self.mean_) / self.scale_\n"),),
+        catches=("standardizer_dtypes",),
+        why="the float64 result of the computation returned as it is"),
+    Bug("st-statistics-per-row", T,
+        ((_S_MEAN + _S_STD + _S_CONST,
+          "        self.mean_ = Xd.mean(1)                               # per sample\n"
+          "        std = Xd.std(1, correction=0)\n"
+          "        constant = (Xd == Xd[:, :1]).all(1)\n"),),
+        catches=("standardizer_fit_transform",),
+        why="each sample normalized over its features, LayerNorm's axis instead of the features'"),
+    Bug("st-transform-recomputes-locally", T,
+        ((_S_TRANSFORM,
+          "        Xd = X.to(torch.float64)\n"
+          "        return ((Xd - Xd.mean(0)) / Xd.std(0, correction=0)).to(X.dtype)\n"),),
+        catches=("standardizer_train_statistics",),
+        why="transform written as a fresh standardization of its input"),
+    Bug("fold-affine-false-crashes", T,
+        ((_F_WEIGHT, "        s = s * bn.weight\n"),),
+        catches=("fold_batchnorm_options",),
+        why="weight assumed present: an affine=False BatchNorm's None multiplies nothing"),
+    Bug("fold-default-dtype", T,
+        ((_F_NEW, "        folded = nn.Linear(linear.in_features, linear.out_features, bias=True)\n"),),
+        catches=("fold_batchnorm_matches_eval_batchnorm",),
+        why="the new layer made with the default dtype and device: float32 on the CPU"),
+    Bug("fold-fusion-builtin", T,
+        ((_F_GUARD, "    from torch.nn.utils.fusion import fuse_linear_bn_eval\n"
+                    "    return fuse_linear_bn_eval(linear.eval(), bn.eval())\n" + _F_GUARD),),
+        catches=("fold_batchnorm_matches_eval_batchnorm",),
+        why="PyTorch's own folding, which the topic forbids (and which changes both modes)"),
+    Bug("accum-weights-by-micro-batch", T,
+        ((_A_LOSS, "        loss = loss_fn(model(xb), yb) * (micro_batch / n)\n"),),
+        catches=("accumulated_gradients_layernorm_uneven",),
+        why="every micro-batch weighted as if full"),
+]
+
+VARIANTS += [
+    Correct("st-std-mean-amax-amin", T,
+            ((_S_F64 + _S_MEAN + _S_STD + _S_CONST + _S_WHERE,
+              "        Xd = X.double()\n"
+              "        std, self.mean_ = torch.std_mean(Xd, dim=0, correction=0)\n"
+              "        self.scale_ = torch.where(Xd.amax(0) == Xd.amin(0), 1.0, std)\n"),),
+            why="torch.std_mean, and a constant feature found as max == min"),
+    Correct("st-reciprocal-addcmul", T,
+            ((_S_TRANSFORM, "        return ((X.double() - self.mean_) * self.scale_.reciprocal()).to(X.dtype)\n"),
+             (_S_INVERSE, "        return torch.addcmul(self.mean_, Z.double(), self.scale_).to(Z.dtype)\n")),
+            why="multiplication by 1 / scale_, and inverse_transform as one addcmul"),
+    Correct("fold-rsqrt-diag-state-dict", T,
+            ((_F_BODY,
+              "    ones = torch.ones_like(bn.running_var)\n"
+              "    gamma = bn.weight if bn.weight is not None else ones\n"
+              "    beta = bn.bias if bn.bias is not None else torch.zeros_like(ones)\n"
+              "    b = linear.bias if linear.bias is not None else torch.zeros_like(ones)\n"
+              "    s = (gamma * torch.rsqrt(bn.running_var + bn.eps)).detach()\n"
+              "    folded = nn.Linear(linear.in_features, linear.out_features,\n"
+              "                       device=linear.weight.device, dtype=linear.weight.dtype)\n"
+              "    folded.load_state_dict({\"weight\": torch.diag(s) @ linear.weight.detach(),\n"
+              "                            \"bias\": ((b - bn.running_mean) * s + beta).detach()})\n"
+              "    return folded\n"),),
+            why="rsqrt, diag(s) @ W, and the new layer filled with load_state_dict"),
+    Correct("fold-deepcopy", T,
+            ((_F_NEW + _F_FILL,
+              "        import copy\n"
+              "        folded = copy.deepcopy(linear)                     # a copy: linear stays as it is\n"
+              "        folded.weight.mul_(s.unsqueeze(1))\n"
+              "        if folded.bias is None:\n"
+              "            folded.bias = nn.Parameter(torch.empty_like(shift))\n"
+              "        folded.bias.copy_(shift)\n"
+              "    return folded\n"),),
+            why="a deep copy of the Linear scaled in place, as torch.nn.utils.fusion does"),
+    Correct("accum-autograd-grad", T,
+            ((_A_BODY,
+              "    params = {name: p for name, p in model.named_parameters() if p.requires_grad}\n"
+              "    total = {name: torch.zeros_like(p) for name, p in params.items()}\n"
+              "    for xb, yb in zip(x.split(micro_batch), y.split(micro_batch)):\n"
+              "        loss = loss_fn(model(xb), yb) * (len(xb) / len(x))\n"
+              "        grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)\n"
+              "        for name, g in zip(params, grads):\n"
+              "            if g is not None:\n"
+              "                total[name] += g\n"
+              "    return total\n"),),
+            why="torch.autograd.grad per micro-batch, summed by hand: .grad never touched"),
+    Correct("accum-zero-grad-split", T,
+            ((_A_BODY,
+              "    named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]\n"
+              "    saved = [p.grad for _, p in named]\n"
+              "    model.zero_grad(set_to_none=True)\n"
+              "    for xb, yb in zip(torch.split(x, micro_batch), torch.split(y, micro_batch)):\n"
+              "        (loss_fn(model(xb), yb) * len(xb) / len(x)).backward()\n"
+              "    grads = {k: torch.zeros_like(p) if p.grad is None else p.grad.detach().clone()\n"
+              "             for k, p in named}\n"
+              "    for (_, p), g in zip(named, saved):\n"
+              "        p.grad = g\n"
+              "    return grads\n"),),
+            why="model.zero_grad(), torch.split into micro-batches, clones of the results"),
+]

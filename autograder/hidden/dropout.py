@@ -395,3 +395,217 @@ def non_contiguous_input(impl, t):
     """dropout on a non-contiguous input (a transposed view): shape, kept values x / (1 - p), half dropped (6 sigma)."""
     base = make_param(impl, t.ones(400, 500))       # on the implementation's side: .T stays a view
     return {"out": _out_or_error(lambda: impl.dropout(base.data.T, 0.5, True))}
+
+
+# ----------------------------------------------------------------------------- the slide's convention
+# scaled_at_test_dropout: training x * mask (kept values NOT scaled), test time x * (1 - p).
+
+SCALED_IN_TRAINING = cause(
+    "scaled in training too",
+    "the kept values were divided by 1 - p in training, as inverted dropout does; the slide's "
+    "convention keeps them as they are in training (out = x * mask) and multiplies by 1 - p "
+    "at test time only.")
+TIMES_KEEP_IN_TRAINING = cause(
+    "multiplied by 1 - p in training",
+    "the kept values were multiplied by 1 - p in training; in the slide's convention that "
+    "factor belongs to test time only: out = x * mask in training, x * (1 - p) at test time.")
+NOT_SCALED_AT_TEST = cause(
+    "test time not scaled",
+    "the test-time output was x itself, as in inverted dropout; in the slide's convention the "
+    "kept values are not scaled in training, so at test time the output must be x * (1 - p), "
+    "the expected value of the training output.")
+SAT_DROPS = "scaled_at_test_dropout(ones(100, 100), p=0.5) zeroes about half of the elements"
+
+
+def _sat_drops(impl, t) -> bool | None:
+    """Whether the slide's dropout in training zeroes a fraction 0.5 +/- 6 sigma of
+    ones(100, 100) (None on the meta device): the edge cases below are what doing nothing
+    does, so their point needs a dropout that drops."""
+    out = impl.scaled_at_test_dropout(t.ones(100, 100), 0.5, True)
+    if not isinstance(out, torch.Tensor) or out.shape != (100, 100):
+        return False
+    if out.device.type == "meta":
+        return None
+    return _zero_fraction_message(float((out == 0).double().mean()), 0.5, out.numel()) is None
+
+
+def _tensor_problem(value, shape, dtype, what: str) -> str | None:
+    if not isinstance(value, torch.Tensor):
+        return f"{what} returned {type(value).__name__}; expected a tensor."
+    if tuple(value.shape) != shape:
+        return f"{what} returned shape {tuple(value.shape)}; expected {shape}."
+    if value.dtype != dtype:
+        message = f"{what} returned {value.dtype}; it must keep the input's dtype, {dtype}."
+        if dtype == torch.float16 and value.dtype == torch.float32:
+            message += f"\n{FLOAT32_MASK}"
+        return message
+    return None
+
+
+def _judge_sat_training(got):
+    x, out, second, p = got["x"], got["out"], got["second"], 0.3
+    for key, value, dtype in (("out", out, x.dtype), ("second", second, x.dtype),
+                              ("float16", got["float16"], torch.float16)):
+        shape = (64, 64) if key == "float16" else tuple(x.shape)
+        problem = _tensor_problem(value, shape, dtype, f"scaled_at_test_dropout on a {dtype} input")
+        if problem:
+            return problem
+    if out.device.type == "meta":
+        return None
+    message = _zero_fraction_message(float((out == 0).double().mean()), p, out.numel(), "In training, ")
+    if message:
+        return message
+    kept = out != 0
+    if not torch.allclose(out[kept], x[kept], rtol=1e-5, atol=0.0):
+        message = ("In training the kept elements must equal x itself: the slide's convention does "
+                   "not scale in training (out = x * mask).")
+        if torch.allclose(out[kept], x[kept] / (1 - p), rtol=1e-5, atol=0.0):
+            return f"{message}\n{SCALED_IN_TRAINING}"
+        if torch.allclose(out[kept], x[kept] * (1 - p), rtol=1e-5, atol=0.0):
+            return f"{message}\n{TIMES_KEEP_IN_TRAINING}"
+        return message
+    if torch.equal(kept, second != 0):
+        return ("Two calls on the same input zeroed exactly the same elements: draw a fresh "
+                f"mask on every call (do not store or re-seed it).\n{SAME_MASK}")
+    rows = (kept.all(1) | (~kept).all(1)).double().mean().item()
+    cols = (kept.all(0) | (~kept).all(0)).double().mean().item()
+    if rows > 0.5 or cols > 0.5:           # independent coins: a whole line is 0.7^400 likely
+        axis = "row" if rows > 0.5 else "column"
+        return (f"Whole {axis}s are kept or zeroed together; dropout draws one coin per ELEMENT, "
+                f"not one per {axis} (the mask must have the input's full shape).\n{SHARED_MASK}")
+    return None
+
+
+@check(points=1, judge=_judge_sat_training, placement=True, task="scaled_at_test_dropout")
+def scaled_at_test_training(impl, t):
+    """scaled_at_test_dropout(p=0.3), training: a fraction p zeroed (6 sigma), kept values NOT scaled, a fresh mask per call.
+
+    Also a float16 input: the output keeps its dtype.
+    """
+    x = t.randn(500, 400) + 0.1
+    return {"x": x.clone(), "out": impl.scaled_at_test_dropout(x, 0.3, True),
+            "second": impl.scaled_at_test_dropout(x.clone(), 0.3, True),
+            "float16": impl.scaled_at_test_dropout(t.randn(64, 64, dtype=torch.float16), 0.3, True)}
+
+
+@check(points=1, placement=False, task="scaled_at_test_dropout")
+def scaled_at_test_eval_and_edge_cases(impl, t):
+    """scaled_at_test_dropout: x * (1 - p) at test time; p=0 keeps x, p=1 gives zeros; p outside [0, 1] raises.
+
+    Compared with the reference (float64, the dtype's tolerance). A valid training call must
+    drop too: returning x, or zeros, is right for p=0, or for p=1, alone.
+    """
+    x = t.randn(20, 30, dtype=torch.float64)
+    return {"test time, p=0.3": impl.scaled_at_test_dropout(x, 0.3, False),
+            "test time, p=0": impl.scaled_at_test_dropout(x, 0.0, False),
+            "test time, p=1": impl.scaled_at_test_dropout(x, 1.0, False),
+            "training, p=0": impl.scaled_at_test_dropout(x, 0.0, True),
+            "training, p=1": impl.scaled_at_test_dropout(x, 1.0, True),
+            "p=1.5, training": raised(lambda: impl.scaled_at_test_dropout(x, 1.5, True)),
+            "p=-0.1, test time": raised(lambda: impl.scaled_at_test_dropout(x, -0.1, False)),
+            f"in training, {SAT_DROPS}": _sat_drops(impl, t)}
+
+
+def _judge_sat_gradient(got):
+    p = 0.4
+    if got["grad_train"] is None or got["grad_test"] is None:
+        return f"No gradient reached x: build the output from x with tensor operations.\n{DETACHED}"
+    mask = (got["out_train"] != 0).to(got["upstream_train"].dtype)
+    want_train = got["upstream_train"] * mask
+    if not torch.allclose(got["grad_train"], want_train, rtol=1e-6, atol=1e-9):
+        message = ("In training, the gradient of x is not upstream * mask (with the forward's "
+                   "mask, no scaling in the slide's convention).")
+        if torch.allclose(got["grad_train"], want_train / (1 - p), rtol=1e-6, atol=1e-9):
+            message += f"\n{SCALED_IN_TRAINING}"
+        return message
+    want_test = got["upstream_test"] * (1 - p)
+    if not torch.allclose(got["grad_test"], want_test, rtol=1e-6, atol=1e-9):
+        message = "At test time, the gradient of x is not upstream * (1 - p)."
+        if torch.allclose(got["grad_test"], got["upstream_test"], rtol=1e-6, atol=1e-9):
+            message += f"\n{NOT_SCALED_AT_TEST}"
+        return message
+    return None
+
+
+@check(points=1, judge=_judge_sat_gradient, task="scaled_at_test_dropout")
+def scaled_at_test_gradient(impl, t):
+    """scaled_at_test_dropout's gradient: upstream * mask in training, upstream * (1 - p) at test time."""
+    x = (t.rand(40, 50, dtype=torch.float64) + 0.5).requires_grad_(True)
+    up_train, up_test = t.randn(40, 50, dtype=torch.float64), t.randn(40, 50, dtype=torch.float64)
+    outputs = {"upstream_train": up_train, "upstream_test": up_test}
+    for mode, training, upstream in (("train", True, up_train), ("test", False, up_test)):
+        try:
+            out, grads = call_with_grad(impl.scaled_at_test_dropout, x, 0.4, training, upstream=upstream)
+        except RemoteError as exc:          # an output cut off from x: the judge says why
+            if exc.is_a("NotImplementedError") or "does not require grad" not in str(exc.info.get("message")):
+                raise
+            out, grads = None, {}
+        outputs[f"out_{mode}"], outputs[f"grad_{mode}"] = out, grads.get(0)
+    return outputs
+
+
+AGREE_P, AGREE_K = 0.4, 2000      # p, and the number of training passes averaged per element
+AGREE_SIGMAS = 6.5                # per element; 100 elements, two conventions: below 1e-8 in all
+
+
+def _mean_problem(mean, want, spread, what):
+    """None when every element of `mean` is within AGREE_SIGMAS of `want` (per-element standard
+    deviations spread * |want| / sqrt(AGREE_K)), else the message."""
+    sd = spread * want.abs() / AGREE_K ** 0.5
+    off = ((mean - want).abs() / sd.clamp_min(1e-300)).max().item()
+    if off <= AGREE_SIGMAS:
+        return None
+    return (f"{what}: the mean of {AGREE_K} training outputs is {off:.1f} standard deviations away "
+            "from it.")
+
+
+def _judge_agree(got):
+    x, p = got["x"], AGREE_P
+    for key in ("inverted, training", "inverted, test time", "slide's, training", "slide's, test time"):
+        value = got[key]
+        shape = (AGREE_K, x.numel()) if "training" in key else tuple(x.shape)
+        if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
+            return f"The {key} output is not a tensor of shape {shape}."
+    inverted_mean = got["inverted, training"].mean(0)
+    slide_mean = got["slide's, training"].mean(0)
+    # inverted dropout: each output is 0 or x / (1 - p): sd |x| sqrt(p / (1 - p))
+    problem = _mean_problem(inverted_mean, x, math.sqrt(p / (1 - p)),
+                            "Inverted dropout (dropout) must have E[training output] = x")
+    if problem:
+        if _mean_problem(inverted_mean, x * (1 - p), math.sqrt(p / (1 - p)), "") is None:
+            problem += f"\n{NOT_SCALED}"
+        return problem
+    if not torch.allclose(got["inverted, test time"], x, rtol=1e-12, atol=0.0):
+        return "Inverted dropout's test-time output must be x itself, its expected training output."
+    # the slide's convention: each output is 0 or x: sd |x| sqrt(p (1 - p)) = (1 - p) |x| sqrt(p / (1 - p))
+    problem = _mean_problem(slide_mean, x * (1 - p), math.sqrt(p / (1 - p)),
+                            "The slide's convention must have E[training output] = (1 - p) * x")
+    if problem:
+        if _mean_problem(slide_mean, x, math.sqrt(p / (1 - p)), "") is None:
+            problem += f"\n{SCALED_IN_TRAINING}"
+        return problem
+    test = got["slide's, test time"]
+    if not torch.allclose(test, x * (1 - p), rtol=1e-9, atol=0.0):
+        message = ("The slide's convention: its test-time output must equal its expected training "
+                   "output, (1 - p) * x.")
+        if torch.allclose(test, x, rtol=1e-9, atol=0.0):
+            message += f"\n{NOT_SCALED_AT_TEST}"
+        return message
+    return None
+
+
+@check(points=1, judge=_judge_agree, placement=False, task="scaled_at_test_dropout")
+def conventions_agree_in_expectation(impl, t):
+    """Both conventions: test output = expected training output (inverted dropout: x; the slide's: (1 - p) x).
+
+    Each of 100 float64 inputs goes through 2000 training passes of each function (p=0.4);
+    their mean must be within 6.5 standard deviations of the expected value, element by element
+    (a correct pair fails with probability below 1e-8), and the test-time output must equal it.
+    """
+    x = t.randn(1, 100, dtype=torch.float64)
+    batch = x.expand(AGREE_K, 100).contiguous()
+    return {"x": x[0],
+            "inverted, training": impl.dropout(batch.clone(), AGREE_P, True),
+            "inverted, test time": impl.dropout(x[0].clone(), AGREE_P, False),
+            "slide's, training": impl.scaled_at_test_dropout(batch.clone(), AGREE_P, True),
+            "slide's, test time": impl.scaled_at_test_dropout(x[0].clone(), AGREE_P, False)}

@@ -1,14 +1,16 @@
-"""Hidden checks: ensembles (averaging, voting, Ensemble, MC dropout).
+"""Hidden checks: ensembles (averaging, voting, Ensemble, MC dropout, bootstrap samples).
 
 Member models are built from PyTorch's own layers on the submission's side
 (`torch_on`) and get the same seeded weights on both sides, so only the
 student's ensembling code is under test. While this topic is graded, the
 student's `from dropout import Dropout` gets torch.nn.Dropout (topics.py).
 """
+import math
+
 import torch
 
-from autograder.checks import (RemoteError, cause, check, fetch, fns_on, make_param, raised,
-                               torch_on)
+from autograder.checks import (RemoteError, cause, check, fetch, fns_on, make_param, manual_seed,
+                               raised, torch_on)
 
 TOPIC = "ensembles"
 PLACEMENT_POINTS = 1
@@ -327,3 +329,217 @@ def mc_dropout_own_dropout_class(impl, t):
     plain = model(x)
     return {"one_sample": impl.mc_dropout_predict(model, x, 1),
             "many_samples": impl.mc_dropout_predict(model, x, 50), "eval_output": plain}
+
+
+# ----------------------------------------------------------------------------- mixed members
+
+@check(points=1)
+def ensemble_mixed_architectures(impl, t):
+    """Ensemble of members with different architectures (widths, depths, BatchNorm, dropout): mean and vote.
+
+    The members: a single Linear layer, a 6-16-4 MLP, a 6-8-8-4 MLP, and a 6-12-4 MLP with
+    BatchNorm and dropout in eval mode. All give logits of shape (N, 4) and nothing else is
+    alike: code that stacks their parameters into one vectorised model cannot run them.
+    """
+    members = [_mlp(impl, t, (6, 4)), _mlp(impl, t, (6, 16, 4)), _mlp(impl, t, (6, 8, 8, 4)),
+               _mlp(impl, t, (6, 12, 4), dropout=0.3, batchnorm=True).eval()]
+    x = t.randn(10, 6) * 2
+    return {"mean": _or_error(lambda: impl.Ensemble(members, mode="mean")(x)),
+            "vote": _or_error(lambda: impl.Ensemble(members, mode="vote")(x))}
+
+
+# ----------------------------------------------------------------------------- bagging
+# bootstrap_indices draws from a torch.Generator made on the implementation's side: the
+# checks judge what bagging needs (shape, range, distribution, reproducibility), never the
+# particular numbers, so that any correct draw from the generator passes (its docstring).
+
+WITHOUT_REPLACEMENT = cause(
+    "drawn without replacement",
+    "each bag was a permutation of range(n) (torch.randperm, or sampling without replacement): "
+    "no index repeats, so every member sees the same data in another order. A bootstrap sample "
+    "draws n indices WITH replacement: torch.randint(n, (members, n), generator=generator, "
+    "device=generator.device).")
+TRANSPOSED = cause(
+    "shape (n, members)",
+    "the indices have shape (n, members); each member's bag is one ROW of n indices: "
+    "shape (members, n).")
+FLOAT_INDICES = cause(
+    "float indices",
+    "the indices are floating-point numbers (from torch.rand * n); indexing needs integers: "
+    "draw them with torch.randint, which gives int64, or convert with .long().")
+HIGH_EXCLUSIVE = cause(
+    "upper bound n - 1",
+    "the last index, n - 1, was never drawn: torch.randint's upper bound is exclusive, so "
+    "torch.randint(n, ...) draws from 0 .. n - 1, and torch.randint(n - 1, ...) misses the "
+    "last example.")
+LOW_ONE = cause(
+    "lower bound 1",
+    "the index 0 was never drawn: indices start at 0, and torch.randint(n, ...) (low = 0) "
+    "draws from 0 .. n - 1.")
+ONE_BAG = cause(
+    "one bag for every member",
+    "every row holds the same indices: one bag was drawn and repeated for every member, so "
+    "the members see the same data; draw members * n indices, shape (members, n).")
+ENDS_HALVED = cause(
+    "rounded uniform",
+    "the first and the last index come up about half as often as the others: rounding "
+    "rand * (n - 1) gives them half-width intervals. Draw integers directly, with "
+    "torch.randint(n, ...).")
+GENERATOR_IGNORED = cause(
+    "generator ignored",
+    "the same generator state gave different bags, so they were drawn from the global random "
+    "state; pass generator=generator to the random call (and device=generator.device).")
+GENERATOR_RESEEDED = cause(
+    "generator re-seeded",
+    "generators with different seeds gave the same bags, or a second call on the same generator "
+    "repeated the first: the generator is re-seeded (manual_seed) inside; draw from it as it "
+    "is given, so that it advances from call to call.")
+BOOT_SIGMAS = 6.0
+
+
+def _generator(impl, t, seed: int):
+    """A torch.Generator on the implementation's side, on the device under test, seeded."""
+    return torch_on(impl).Generator(device=str(t.device)).manual_seed(int(seed))
+
+
+def _bags_problem(value, n: int, members: int, device: str) -> str | None:
+    """None when `value` is an int64 (members, n) tensor on `device` with entries in 0 .. n - 1."""
+    what = f"bootstrap_indices({n}, {members}, generator)"
+    if isinstance(value, str):
+        return f"{what} {value}."
+    if not isinstance(value, torch.Tensor):
+        return f"{what} returned {type(value).__name__}; expected a tensor of shape ({members}, {n})."
+    if tuple(value.shape) != (members, n):
+        message = f"{what} returned shape {tuple(value.shape)}; expected ({members}, {n})."
+        return f"{message}\n{TRANSPOSED}" if tuple(value.shape) == (n, members) else message
+    if value.dtype != torch.int64:
+        message = f"{what} returned {value.dtype}; expected int64 indices."
+        return f"{message}\n{FLOAT_INDICES}" if value.is_floating_point() else message
+    if value.device.type != torch.device(device).type:
+        return f"{what} returned a tensor on {value.device}; expected the generator's device, {device}."
+    if value.numel() and (int(value.min()) < 0 or int(value.max()) >= n):
+        return (f"{what} has indices from {int(value.min())} to {int(value.max())}; expected "
+                f"0 .. {n - 1}.")
+    return None
+
+
+def _judge_boot_shape(got):
+    for (n, members), key in (((300, 7), "n=300, members=7"), ((1, 3), "n=1, members=3")):
+        problem = _bags_problem(got[key], n, members, got["device"])
+        if problem:
+            return problem
+    bags = got["n=300, members=7"]
+    # Zeros, or arange(n) in every row, have the right shape and range: the bags must also
+    # differ (seven independent bags of 300 are equal with probability 300^-1800).
+    if bags.device.type != "meta" and bool((bags == bags[0]).all()):
+        return f"All 7 bags are the same indices.\n{ONE_BAG}"
+    return None
+
+
+@check(points=1, judge=_judge_boot_shape, placement=False, task="bootstrap_indices")
+def bootstrap_shape_and_range(impl, t):
+    """bootstrap_indices: an int64 tensor (members, n) on the generator's device, indices in 0 .. n - 1 (also n=1)."""
+    return {"n=300, members=7": _or_error(
+                lambda: impl.bootstrap_indices(300, 7, _generator(impl, t, t.integer(0, 2**31)))),
+            "n=1, members=3": _or_error(
+                lambda: impl.bootstrap_indices(1, 3, _generator(impl, t, t.integer(0, 2**31)))),
+            "device": str(t.device)}
+
+
+def _distinct_mean_sd(n: int, rows: int) -> tuple[float, float]:
+    """Mean and standard deviation of the average number of distinct values in `rows`
+    independent rows of n uniform draws from n values (occupancy: empty bins)."""
+    q1, q2 = (1 - 1 / n) ** n, (1 - 2 / n) ** n
+    var = n * q1 + n * (n - 1) * q2 - (n * q1) ** 2
+    return n * (1 - q1), math.sqrt(var / rows)
+
+
+def _judge_boot_distribution(got):
+    big, small = got["n=1000, members=40"], got["n=5, members=2000"]
+    for value, n, members in ((big, 1000, 40), (small, 5, 2000)):
+        problem = _bags_problem(value, n, members, got["device"])
+        if problem:
+            return problem
+    if big.device.type == "meta":
+        return None
+    big, small = big.cpu(), small.cpu()
+    if bool((big == big[0]).all()):
+        return f"All 40 bags are the same indices.\n{ONE_BAG}"
+    distinct = sum(len(set(row.tolist())) for row in big) / 40
+    mean, sd = _distinct_mean_sd(1000, 40)
+    if abs(distinct - mean) > BOOT_SIGMAS * sd:
+        message = (f"A bag of n=1000 draws holds {distinct:.1f} distinct indices on average; with "
+                   f"replacement it holds {mean:.1f} +/- {BOOT_SIGMAS * sd:.1f} (about 63.2%).")
+        return f"{message}\n{WITHOUT_REPLACEMENT}" if distinct > 999.5 else message
+    seen = torch.bincount(big.flatten(), minlength=1000)
+    if bool((seen == 0).any()):
+        missing = (seen == 0).nonzero().flatten().tolist()
+        message = (f"Over 40 bags of n=1000, the indices {missing[:5]} were never drawn (each "
+                   "should come up about 40 times).")
+        if missing == [999]:
+            return f"{message}\n{HIGH_EXCLUSIVE}"
+        if missing == [0]:
+            return f"{message}\n{LOW_ONE}"
+        return message
+    freq = torch.bincount(small.flatten(), minlength=5).double() / small.numel()
+    bound = BOOT_SIGMAS * math.sqrt(0.2 * 0.8 / small.numel())
+    if bool(((freq - 0.2).abs() > bound).any()):
+        message = (f"With n=5 the indices 0 .. 4 came up with frequencies "
+                   f"{[round(f, 3) for f in freq.tolist()]}; uniform draws give 0.2 +/- {bound:.3f} each.")
+        if abs(freq[0] - 0.125) <= bound and abs(freq[4] - 0.125) <= bound:
+            return f"{message}\n{ENDS_HALVED}"
+        return message
+    return None
+
+
+@check(points=1, judge=_judge_boot_distribution, placement=False, task="bootstrap_indices")
+def bootstrap_distribution(impl, t):
+    """bootstrap_indices draws with replacement: ~63.2% distinct per bag, every index possible, uniform, bags independent.
+
+    40 bags of n=1000: the mean number of distinct indices per bag within 6 standard
+    deviations of the occupancy formula (a permutation has 1000), every index drawn at least
+    once (missing one: probability below 1e-14), not all bags equal; 2000 bags of n=5: each
+    index's frequency 0.2 +/- 6 sigma. A correct draw fails with probability below 1e-8.
+    """
+    return {"n=1000, members=40": _or_error(
+                lambda: impl.bootstrap_indices(1000, 40, _generator(impl, t, t.integer(0, 2**31)))),
+            "n=5, members=2000": _or_error(
+                lambda: impl.bootstrap_indices(5, 2000, _generator(impl, t, t.integer(0, 2**31)))),
+            "device": str(t.device)}
+
+
+def _judge_boot_reproducible(got):
+    for key in ("first", "first again", "next call", "other seed"):
+        problem = _bags_problem(got[key], 50, 4, got["device"])
+        if problem:
+            return problem
+    first = got["first"]
+    if not torch.equal(first, got["first again"]):
+        return ("Two generators seeded alike (with the global random state seeded differently "
+                f"in between) gave different bags.\n{GENERATOR_IGNORED}")
+    if torch.equal(first, got["next call"]):
+        return ("A second call on the same generator gave the same bags: the generator must "
+                f"advance.\n{GENERATOR_RESEEDED}")
+    if torch.equal(first, got["other seed"]):
+        return f"Generators with different seeds gave the same bags.\n{GENERATOR_RESEEDED}"
+    return None
+
+
+@check(points=1, judge=_judge_boot_reproducible, placement=False, task="bootstrap_indices")
+def bootstrap_reproducible(impl, t):
+    """bootstrap_indices follows its generator: same seed, same bags; the next call or another seed, new bags.
+
+    The global random state is seeded differently before each of the two same-seed calls, so
+    that drawing from it instead of the generator cannot pass. Independent bags of 4 x 50
+    indices agree with probability 50^-200.
+    """
+    seed = t.integer(0, 2**30)
+    first_generator = _generator(impl, t, seed)
+    manual_seed(impl, 1)
+    first = _or_error(lambda: impl.bootstrap_indices(50, 4, first_generator))
+    next_call = _or_error(lambda: impl.bootstrap_indices(50, 4, first_generator))
+    manual_seed(impl, 2)
+    again = _or_error(lambda: impl.bootstrap_indices(50, 4, _generator(impl, t, seed)))
+    other = _or_error(lambda: impl.bootstrap_indices(50, 4, _generator(impl, t, seed + 1)))
+    return {"first": first, "first again": again, "next call": next_call, "other seed": other,
+            "device": str(t.device)}

@@ -1,8 +1,9 @@
-"""Hidden checks: normalization (batch_norm, layer_norm, the modules, BatchNormFunction)."""
+"""Hidden checks: normalization (batch_norm, layer_norm, the modules, BatchNormFunction, and
+the lecture's claims: Standardizer, fold_batchnorm, accumulated_gradients)."""
 import torch
 
-from autograder.checks import (RemoteError, call_with_grad, check, fetch, make_param,
-                               raised, torch_on)
+from autograder.checks import (RemoteError, assign, call_with_grad, check, fetch, fns_on,
+                               make_param, raised, torch_on)
 
 TOPIC = "normalization"
 PLACEMENT_POINTS = 1
@@ -635,3 +636,234 @@ def batchnorm_function_half_precision(impl, t):
         out[_dtype_name(dtype)] = {"out": result, "grad_x": grads.get(0), "grad_weight": grads.get(1),
                                    "grad_bias": grads.get(2)}
     return out
+
+
+# ----------------------------------------------------------------------------- the lecture's claims
+#
+# Standardizer (input normalization), fold_batchnorm (BatchNorm adds no expressiveness at
+# inference) and accumulated_gradients (LayerNorm's batch gradient is the mean of per-example
+# gradients, BatchNorm's is not). Each check is tagged with its task, so a course can switch
+# the task off (course.toml's tasks_off). The test models are built from autograder/testfns.py's
+# hand-written normalization layers: PyTorch's own are forbidden in this topic's worker, and
+# these checks must not depend on the student's BatchNorm1d or LayerNorm.
+
+def _is_handle(value) -> bool:
+    """Whether a call returned an object that stays on the implementation's side (a module)."""
+    return type(value).__name__ == "Ref"
+
+
+def _features(t, n, dtype=F64):
+    """(n, 3) features on the scales 1, 1000 and 0.01, around 5, -300 and 40."""
+    x = t.randn(n, 3, dtype=F64) * t.tensor([1.0, 1000.0, 0.01], dtype=F64)
+    return (x + t.tensor([5.0, -300.0, 40.0], dtype=F64)).to(dtype)
+
+
+@check(points=1, task="Standardizer")
+def standardizer_fit_transform(impl, t):
+    """Standardizer.fit_transform: each feature to mean 0 and population std 1; mean_ and scale_ in float64."""
+    s = impl.Standardizer()
+    z = s.fit_transform(_features(t, 40))
+    return {"fit_transform(X)": z, "mean_": fetch(s.mean_), "scale_": fetch(s.scale_)}
+
+
+@check(points=1, task="Standardizer")
+def standardizer_train_statistics(impl, t):
+    """Standardizer: the test split is transformed with the training split's statistics; inverse_transform undoes transform.
+
+    Fit on 30 training rows, then transform 10 test rows drawn around other means
+    and scales: transform must not recompute the statistics from the rows it is
+    given. inverse_transform maps the standardized test rows back, and a random Z
+    to Z * scale_ + mean_.
+    """
+    train, test = _features(t, 30), _features(t, 10) * 1.5 + 2.0
+    s = impl.Standardizer()
+    s.fit(train)
+    z = s.transform(test)
+    return {"transform(test)": z, "inverse_transform(transform(test))": s.inverse_transform(z),
+            "inverse_transform(Z)": s.inverse_transform(t.randn(6, 3, dtype=F64)),
+            "mean_": fetch(s.mean_), "scale_": fetch(s.scale_)}
+
+
+@check(points=1, task="Standardizer")
+def standardizer_constant_feature(impl, t):
+    """Standardizer: a constant feature gets scale 1 and becomes 0, also when its rounded mean leaves a std of 1e-17.
+
+    Seven rows of (random, 0.1, -3.0): the mean of seven 0.1 is 0.09999999999999999
+    on the CPU, so a std computed from it as sqrt(mean((x - mean)**2)) is about
+    1e-17 rather than 0; the column of -3.0 has a std of exactly 0. Both get
+    scale_ 1.
+    """
+    X = torch.cat([t.randn(7, 1, dtype=F64) * 2 + 1, t.full((7, 1), 0.1, F64),
+                   t.full((7, 1), -3.0, F64)], dim=1)
+    s = impl.Standardizer()
+    z = s.fit_transform(X)
+    return {"fit_transform(X)": z, "scale_": fetch(s.scale_),
+            "transform(new rows)": s.transform(t.randn(3, 3, dtype=F64))}
+
+
+@check(points=1, task="Standardizer")
+def standardizer_dtypes(impl, t):
+    """Standardizer on float32 data around 10**4 with a spread of 0.01: statistics in float64, results in the input's dtype.
+
+    In float32 the rounding of the mean (about 10**-3 here) is a tenth of the
+    spread, so statistics or a subtraction computed in float32 are visibly wrong;
+    float64 ones are not. transform and inverse_transform return float32 for
+    float32 input, float64 for float64 input.
+    """
+    X = (t.randn(50, 2, dtype=F64) * 0.01 + 1.0e4).to(torch.float32)
+    s = impl.Standardizer()
+    z = s.fit_transform(X)
+    return {"fit_transform(X float32)": z, "mean_": fetch(s.mean_), "scale_": fetch(s.scale_),
+            "inverse_transform(Z float32)": s.inverse_transform(t.randn(4, 2)),
+            "transform(X float64)": s.transform(t.randn(4, 2, dtype=F64) * 0.01 + 1.0e4)}
+
+
+def _fold_pair(impl, t, n_in, n_out, *, bias=True, affine=True, eps=1e-5, dtype=F64):
+    """A Linear(n_in, n_out) and a BatchNorm1d(n_out) (testfns.EvalBatchNorm1d) on the
+    implementation's side, with seeded weights and running statistics far from the defaults."""
+    nn, fns = torch_on(impl).nn, fns_on(impl)
+    linear = nn.Linear(n_in, n_out, bias=bias).to(device=t.device, dtype=dtype)
+    state = {"weight": t.randn(n_out, n_in, dtype=dtype)}
+    if bias:
+        state["bias"] = t.randn(n_out, dtype=dtype)
+    linear.load_state_dict(state)
+    bn = fns.EvalBatchNorm1d(n_out, eps=eps, affine=affine).to(device=t.device, dtype=dtype)
+    bn_state = {"running_mean": t.randn(n_out, dtype=dtype) * 3,
+                "running_var": t.rand(n_out, dtype=dtype) * 4 + 0.05,
+                "num_batches_tracked": torch.tensor(12, device=t.device)}
+    if affine:
+        bn_state.update(weight=t.randn(n_out, dtype=dtype), bias=t.randn(n_out, dtype=dtype))
+    bn.load_state_dict(bn_state)
+    return linear, bn
+
+
+def _folded_outputs(folded, x) -> dict:
+    """The folded layer's outputs on x and its state_dict (what was returned, when that is
+    no module: None or plain data cannot be called)."""
+    made = _is_handle(folded)
+    return {"folded(x)": folded(x) if made else folded, "state_dict": folded.state_dict() if made else None}
+
+
+@check(points=2, task="fold_batchnorm")
+def fold_batchnorm_matches_eval_batchnorm(impl, t):
+    """fold_batchnorm: the new Linear's outputs equal bn(linear(x)) in eval mode, on 200 inputs.
+
+    Linear(6, 4) with a bias, a BatchNorm1d(4) with a weight, a bias, running
+    statistics far from 0 and 1, and eps = 1e-3.
+    """
+    linear, bn = _fold_pair(impl, t, 6, 4, eps=1e-3)
+    return _folded_outputs(impl.fold_batchnorm(linear, bn), t.randn(200, 6, dtype=F64) * 2)
+
+
+@check(points=1, task="fold_batchnorm")
+def fold_batchnorm_options(impl, t):
+    """fold_batchnorm with affine=False, with a Linear without a bias, and with a square Linear (in = out).
+
+    Each on 100 inputs: a BatchNorm1d(affine=False) has weight and bias None; a
+    Linear(bias=False) counts as a zero bias, and the result has a bias all the
+    same; with in = out, scaling the weight's columns instead of its rows runs but
+    is wrong. The last case has eps = 0.1. A BatchNorm without running statistics
+    is a ValueError.
+    """
+    out = {}
+    cases = {"affine=False": (5, 3, dict(affine=False)),
+             "Linear(bias=False)": (5, 3, dict(bias=False)),
+             "square Linear(4, 4), eps=0.1": (4, 4, dict(eps=0.1))}
+    for name, (n_in, n_out, options) in cases.items():
+        linear, bn = _fold_pair(impl, t, n_in, n_out, **options)
+        out[name] = _folded_outputs(impl.fold_batchnorm(linear, bn), t.randn(100, n_in, dtype=F64) * 2)
+    linear = torch_on(impl).nn.Linear(3, 2).to(device=t.device, dtype=F64)
+    untracked = fns_on(impl).EvalBatchNorm1d(2, track_running_stats=False).to(device=t.device, dtype=F64)
+    if str(t.device) != "meta":
+        out["error without running statistics"] = raised(lambda: impl.fold_batchnorm(linear, untracked))
+    return out
+
+
+@check(points=1, task="fold_batchnorm")
+def fold_batchnorm_leaves_inputs_alone(impl, t):
+    """fold_batchnorm makes a new Linear in linear's dtype (float32) and device, and changes neither linear nor bn.
+
+    Afterwards linear and bn have the same parameters, buffers and mode as before
+    (bn is passed in training mode: the folded layer reproduces its eval mode all
+    the same), and linear still computes what it did.
+    """
+    linear, bn = _fold_pair(impl, t, 5, 3, dtype=torch.float32)
+    x = t.randn(50, 5) * 2
+    out = _folded_outputs(impl.fold_batchnorm(linear, bn), x)
+    out.update({"linear's state_dict after": linear.state_dict(), "linear(x) after": linear(x),
+                "bn's state_dict after": bn.state_dict(), "bn.training after": fetch(bn.training),
+                "linear.training after": fetch(linear.training)})
+    return out
+
+
+def _model(impl, t, norm=None, n_in=5, hidden=8, n_out=3):
+    """Linear(n_in, hidden) [-> norm(hidden)] -> Tanh -> Linear(hidden, n_out), float64, seeded:
+    norm is a hand-written layer of autograder/testfns.py ("RowNorm", "BatchStandardize")."""
+    nn = torch_on(impl).nn
+    layers = [nn.Linear(n_in, hidden)]
+    state = {"0.weight": t.randn(hidden, n_in, dtype=F64) * 0.6, "0.bias": t.randn(hidden, dtype=F64) * 0.3}
+    if norm is not None:
+        layers.append(getattr(fns_on(impl), norm)(hidden))
+        state.update({"1.weight": t.rand(hidden, dtype=F64) + 0.5, "1.bias": t.randn(hidden, dtype=F64) * 0.3})
+    last = len(layers) + 1
+    layers += [nn.Tanh(), nn.Linear(hidden, n_out)]
+    state.update({f"{last}.weight": t.randn(n_out, hidden, dtype=F64) * 0.6,
+                  f"{last}.bias": t.randn(n_out, dtype=F64) * 0.3})
+    model = nn.Sequential(*layers).to(device=t.device, dtype=F64)
+    model.load_state_dict(state)
+    return model
+
+
+@check(points=1, task="accumulated_gradients")
+def accumulated_gradients_mlp(impl, t):
+    """accumulated_gradients, plain MLP, 24 rows in micro-batches of 8: the full batch's gradient of the mean MSE."""
+    model = _model(impl, t)
+    x, y = t.randn(24, 5, dtype=F64), t.randn(24, 3, dtype=F64)
+    return {"gradients": impl.accumulated_gradients(model, torch_on(impl).nn.MSELoss(), x, y, 8)}
+
+
+@check(points=1, task="accumulated_gradients")
+def accumulated_gradients_layernorm_uneven(impl, t):
+    """accumulated_gradients, LayerNorm model, 23 rows in micro-batches of 5 (the last of 3): the full batch's gradient.
+
+    Cross-entropy over 3 classes. Each micro-batch's mean loss is weighted by its
+    share of the rows (5/23, ..., 3/23): the plain average of the five micro-batch
+    means would count the last three rows for more.
+    """
+    model = _model(impl, t, "RowNorm")
+    x, y = t.randn(23, 5, dtype=F64), t.randint(0, 3, (23,))
+    return {"gradients": impl.accumulated_gradients(model, torch_on(impl).nn.CrossEntropyLoss(), x, y, 5)}
+
+
+@check(points=1, task="accumulated_gradients")
+def accumulated_gradients_batchnorm_train(impl, t):
+    """accumulated_gradients, BatchNorm model in training mode, 24 rows in micro-batches of 6: the accumulated gradient.
+
+    Each micro-batch is normalized with its own statistics, so this is not the
+    full batch's gradient: the batch must go through the model micro-batch by
+    micro-batch, at most 6 rows a forward pass, in order.
+    """
+    model = _model(impl, t, "BatchStandardize")
+    x, y = t.randn(24, 5, dtype=F64) * 2 + 1, t.randn(24, 3, dtype=F64)
+    return {"gradients": impl.accumulated_gradients(model, torch_on(impl).nn.MSELoss(), x, y, 6)}
+
+
+@check(points=2, task="accumulated_gradients")
+def accumulated_gradients_restores_grad(impl, t):
+    """accumulated_gradients leaves .grad as it found it (a tensor keeps its values, None stays None), and the model's mode.
+
+    The model is in eval mode; two of its parameters hold a .grad from an earlier
+    backward, the other two hold None. The gradients returned are those of the
+    mean loss alone (20 rows, micro-batches of 7), not added to the old .grad.
+    """
+    model = _model(impl, t)
+    model.eval()
+    old = {"0.weight": t.randn(8, 5, dtype=F64), "2.bias": t.randn(3, dtype=F64)}
+    assign(model[0].weight.grad, old["0.weight"])
+    assign(model[2].bias.grad, old["2.bias"])
+    x, y = t.randn(20, 5, dtype=F64), t.randn(20, 3, dtype=F64)
+    grads = impl.accumulated_gradients(model, torch_on(impl).nn.MSELoss(), x, y, 7)
+    return {"gradients": grads,
+            ".grad after": {"0.weight": fetch(model[0].weight.grad), "0.bias": fetch(model[0].bias.grad),
+                            "2.weight": fetch(model[2].weight.grad), "2.bias": fetch(model[2].bias.grad)},
+            "model.training after": fetch(model.training), "state_dict after": model.state_dict()}

@@ -20,3 +20,12 @@ class Dropout(nn.Dropout):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__(p=p)
+
+
+def scaled_at_test_dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """The slide's convention from the inverted one: F.dropout(x, p, training) * (1 - p).
+
+    In training the kept values are x / (1 - p) * (1 - p), x up to rounding; at test time
+    F.dropout is the identity, so the output is x * (1 - p). F.dropout checks p itself.
+    """
+    return F.dropout(x, p=p, training=training) * (1.0 - p)

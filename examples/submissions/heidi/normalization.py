@@ -10,11 +10,18 @@ arguments, so you can test your work against torch.nn.functional and torch.nn:
     LayerNorm          as torch.nn.LayerNorm
     BatchNormFunction  training-mode batch norm on (N, C) with a hand-written backward
 
+and three exercises on what normalization does (the lecture's claims):
+
+    Standardizer           input normalization, as sklearn's StandardScaler
+    fold_batchnorm         a Linear layer followed by an eval-mode BatchNorm as one Linear
+    accumulated_gradients  the gradient of a batch, computed micro-batch by micro-batch
+
 Not allowed in this file (a submission that uses one gets no credit for that
 part): F.batch_norm, F.layer_norm, F.group_norm, F.instance_norm,
-torch.batch_norm, torch.layer_norm, torch.native_batch_norm and the modules
-torch.nn.BatchNorm*, LayerNorm, GroupNorm, InstanceNorm*. Tensor methods such
-as x.mean, x.var, torch.var_mean and torch.sqrt are fine.
+torch.batch_norm, torch.layer_norm, torch.native_batch_norm, the modules
+torch.nn.BatchNorm*, LayerNorm, GroupNorm, InstanceNorm*, and torch.nn.utils.fusion
+(its fuse_linear_bn_eval is fold_batchnorm). Tensor methods such as x.mean,
+x.var, torch.var_mean and torch.sqrt are fine.
 
 Your code must work for any device and floating dtype the inputs come on: make
 new tensors with device=/dtype= taken from the inputs (or with *_like), never
@@ -426,3 +433,206 @@ class BatchNormFunction(torch.autograd.Function):
         dbias = dout.sum(0) if ctx.needs_input_grad[2] else None
         return dx, dweight, dbias, None
         # END SOLUTION
+
+
+# ----------------------------------------------------------------------------- the lecture's claims
+
+class Standardizer:
+    """Input normalization: every feature shifted to mean 0 and scaled to std 1.
+
+    Features on very different scales (one of order 1, another of order 1000)
+    stretch the loss surface into a long narrow valley: the weight of the large
+    feature gets gradients about 1000 times larger than the other's, so a learning
+    rate small enough for it leaves the other weight almost still. Standardized,
+    both features play an equal role and gradient steps have the same order in
+    every direction. Per feature j (a column of X), over the N samples (dim 0):
+
+        fit(X):                mean_[j]  = mean of X[:, j]                            # (D,)
+                               scale_[j] = sqrt(mean of (X[:, j] - mean_[j])**2)      # (D,)
+        transform(X):          (X - mean_) / scale_                                   # (M, D)
+        inverse_transform(Z):  Z * scale_ + mean_                                     # (M, D)
+        fit_transform(X):      fit(X), then transform(X)  (given)
+
+    Fit on the TRAINING split only, then transform the training, validation and
+    test splits with those same statistics; transform never recomputes them. Test
+    statistics would leak the test set into the model (its score would no longer
+    be an honest estimate), and a deployed model sees one example at a time, with
+    no batch to take statistics from: it must use the ones it was trained with.
+
+    Traps:
+      * scale_ is the POPULATION standard deviation (divide by N, as sklearn's
+        StandardScaler); torch.std and pandas' .std() divide by N - 1 by default
+        (X.std(0, correction=0) divides by N).
+      * a constant feature (all its values equal) has std 0: its scale_ is 1, so
+        it becomes 0 instead of NaN. Test "all values equal" (for example
+        X.amax(0) == X.amin(0)), not std == 0: the mean of a constant column is
+        rounded (the mean of seven 0.1 is 0.09999999999999999), so a std written
+        as sqrt(mean((x - mean)**2)) comes out near 1e-17 instead of 0, and
+        dividing by that gives +-1.
+      * mean_ and scale_ are float64, computed from X converted to float64 on
+        X's device: in float32 a feature around 10**4 with a spread of 0.01 loses
+        its spread to the rounding of the mean. transform and inverse_transform
+        compute in float64 and return their input's dtype.
+
+    Attributes (None until fit):
+        mean_:  (D,) float64 tensor on X's device.
+        scale_: (D,) float64 tensor on X's device; 1.0 for a constant feature.
+    """
+
+    def __init__(self) -> None:
+        self.mean_: Tensor | None = None
+        self.scale_: Tensor | None = None
+
+    def fit(self, X: Tensor) -> "Standardizer":
+        """Learn mean_ and scale_ from X of shape (N, D), N >= 1; returns self.
+
+        Returning self lets calls chain: Standardizer().fit(X_train).transform(X_test).
+        """
+        # BEGIN SOLUTION Task 3.9
+        Xd = X.detach().to(torch.float64)                     # (N, D), X's device
+        self.mean_ = Xd.mean(0)                               # (D,)
+        std = Xd.std(0, correction=0)                         # (D,)  population: divide by N
+        constant = (Xd == Xd[:1]).all(0)                      # (D,)  every value equal
+        self.scale_ = torch.where(constant, torch.ones_like(std), std)
+        return self
+        # END SOLUTION
+
+    def transform(self, X: Tensor) -> Tensor:
+        """(X - mean_) / scale_ for X of shape (M, D), any M; X's dtype and device."""
+        if self.mean_ is None:
+            raise RuntimeError("Standardizer: call fit(X_train) before transform")
+        # BEGIN SOLUTION Task 3.10
+        return ((X.to(torch.float64) - self.mean_) / self.scale_).to(X.dtype)
+        # END SOLUTION
+
+    def fit_transform(self, X: Tensor) -> Tensor:
+        """fit(X), then transform(X): the training split, standardized."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, Z: Tensor) -> Tensor:
+        """Z * scale_ + mean_ for Z of shape (M, D): back to the original units; Z's dtype and device."""
+        if self.mean_ is None:
+            raise RuntimeError("Standardizer: call fit(X_train) before inverse_transform")
+        # BEGIN SOLUTION Task 3.11
+        return (Z.to(torch.float64) * self.scale_ + self.mean_).to(Z.dtype)
+        # END SOLUTION
+
+
+def fold_batchnorm(linear: nn.Linear, bn: nn.Module) -> nn.Linear:
+    """One new Linear layer that computes bn(linear(x)) for a BatchNorm1d in eval mode.
+
+    In eval mode a BatchNorm normalizes feature j with fixed numbers, its running
+    statistics, so it is an affine map of each feature:
+
+        bn(z)[:, j] = (z[:, j] - running_mean[j]) / sqrt(running_var[j] + eps) * weight[j] + bias[j]
+                    = s[j] * z[:, j] + bias[j] - s[j] * running_mean[j]
+        with s = weight / sqrt(running_var + eps)                           # (out,)
+
+    and an affine map of a Linear layer's output z = x W^T + b is a Linear layer:
+
+        W_folded = s[:, None] * W                      # (out, in): row j times s[j]
+        b_folded = s * (b - running_mean) + bias       # (out,)
+
+    So at inference BatchNorm adds nothing a Linear layer could not compute (the
+    lecture's self-check 1): it changes how training goes, not what the trained
+    network can express. Deployed networks fold it away, one matrix product
+    instead of a product and a normalization.
+
+    Traps: eps goes inside the square root. Scale the ROWS of W (its output
+    features): W * s scales the columns instead, and still runs when in == out.
+    The Linear's bias is scaled too; a Linear without a bias counts as b = 0. An
+    affine=False BatchNorm has weight and bias None: count them as 1 and 0. Use the
+    running statistics whatever bn.training says: the result reproduces bn in eval
+    mode. Change neither linear nor bn (not their parameters, not their mode):
+    make a new nn.Linear(in, out) on linear's device and dtype (device=, dtype=)
+    and fill its weight and bias under torch.no_grad(). A BatchNorm without running
+    statistics (track_running_stats=False) cannot be folded: raise ValueError.
+
+    Args:
+        linear: nn.Linear(in, out), with or without a bias.
+        bn: a BatchNorm1d(out) (torch.nn's, yours, or any module with the same
+            attributes): running_mean and running_var (out,), eps a float, weight and
+            bias (out,) or None. Only these are read.
+
+    Returns:
+        A new nn.Linear(in, out, bias=True) with linear's device and dtype whose
+        output equals bn(linear(x)) in eval mode, for every x of shape (N, in).
+    """
+    # BEGIN SOLUTION Task 3.12
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError("fold_batchnorm needs a BatchNorm with running statistics "
+                         "(track_running_stats=True)")
+    with torch.no_grad():
+        s = 1 / torch.sqrt(bn.running_var + bn.eps)                  # (out,)
+        if bn.weight is not None:
+            s = s * bn.weight
+        b = linear.bias if linear.bias is not None else torch.zeros_like(bn.running_mean)
+        shift = s * (b - bn.running_mean)                            # (out,)
+        if bn.bias is not None:
+            shift = shift + bn.bias
+        folded = nn.Linear(linear.in_features, linear.out_features, bias=True,
+                           device=linear.weight.device, dtype=linear.weight.dtype)
+        folded.weight.copy_(s[:, None] * linear.weight)              # row j times s[j]
+        folded.bias.copy_(shift)
+    return folded
+    # END SOLUTION
+
+
+def accumulated_gradients(model: nn.Module, loss_fn, x: Tensor, y: Tensor,
+                          micro_batch: int) -> dict[str, Tensor]:
+    """The gradient of the batch's mean loss, computed micro-batch by micro-batch.
+
+    When a batch does not fit in memory, split it into micro-batches of at most
+    micro_batch rows, in order (rows 0 to m-1, m to 2m-1, ...; the last one may be
+    smaller), and run forward and backward on each: backward ADDS to every
+    parameter's .grad (the reason training loops call zero_grad). With N = len(x)
+    and micro-batches B_1, B_2, ... of n_1, n_2, ... rows:
+
+        mean loss over the batch = sum over k of (n_k / N) * (mean loss over B_k)
+
+    so backpropagate each micro-batch's mean loss times n_k / N. The weights matter
+    when micro_batch does not divide N: the plain average of the micro-batch
+    means over-weights the rows of the smaller last one.
+
+    Is the result the full batch's gradient? It is when each row's loss depends on
+    that row alone, as in a plain MLP or with LayerNorm (each row normalized with
+    its own statistics): the batch gradient is then the mean of the per-example
+    gradients, however the rows are grouped (the lecture's self-check 2). With
+    BatchNorm in training mode it is NOT: each row is normalized with the
+    statistics of the micro-batch it is in, so the forward pass itself changes with
+    the split, and so does the gradient.
+
+    Leave the model as you found it, apart from what its forward passes do
+    themselves (BatchNorm's running statistics): its mode, its parameters' values
+    and their .grad. Save every .grad (a tensor, or None), set it to None,
+    accumulate, read the results, and put back what you saved: None stays None,
+    and a tensor that was there is there again with its values unchanged.
+
+    Args:
+        model: a module mapping x (N, ...) to outputs; used in the mode it is in.
+        loss_fn: loss_fn(output, target) -> 0-dim tensor, the MEAN over the rows it
+            is given (as nn.MSELoss() and nn.CrossEntropyLoss() by default).
+        x: inputs of shape (N, ...); y: targets, row i of y for row i of x.
+        micro_batch: the most rows one forward pass gets (>= 1).
+
+    Returns:
+        {name: gradient of the mean loss} for every parameter of
+        model.named_parameters() that requires grad, shaped, typed and placed like
+        the parameter (zeros for one the loss does not depend on).
+    """
+    # BEGIN SOLUTION Task 3.13
+    params = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    saved = {name: p.grad for name, p in params.items()}      # the caller's .grad, or None
+    for p in params.values():
+        p.grad = None
+    n = x.shape[0]
+    for start in range(0, n, micro_batch):
+        xb, yb = x[start:start + micro_batch], y[start:start + micro_batch]
+        loss = loss_fn(model(xb), yb) * (xb.shape[0] / n)     # this micro-batch's share
+        loss.backward()                                       # adds to every .grad
+    grads = {name: p.grad if p.grad is not None else torch.zeros_like(p)
+             for name, p in params.items()}
+    for name, p in params.items():
+        p.grad = saved[name]                                  # as we found it
+    return grads
+    # END SOLUTION
