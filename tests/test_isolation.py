@@ -160,6 +160,67 @@ class BatchNormFunction(torch.autograd.Function):
         dw = (dy * normed).sum(0) if ctx.needs_input_grad[1] else None
         db = dy.sum(0) if ctx.needs_input_grad[2] else None
         return dx, dw, db, None
+
+
+class Standardizer:
+    def __init__(self):
+        self.mean_ = None
+        self.scale_ = None
+
+    def fit(self, X):
+        data = X.detach().double()
+        centre = data.sum(0) / data.shape[0]
+        spread = ((data - centre) ** 2).sum(0).div(data.shape[0]).sqrt()
+        flat = data.amax(0) == data.amin(0)
+        spread[flat] = 1.0
+        self.mean_, self.scale_ = centre, spread
+        return self
+
+    def transform(self, X):
+        if self.mean_ is None:
+            raise RuntimeError("not fitted")
+        return X.double().sub(self.mean_).div(self.scale_).to(X.dtype)
+
+    def fit_transform(self, X):
+        self.fit(X)
+        return self.transform(X)
+
+    def inverse_transform(self, Z):
+        if self.mean_ is None:
+            raise RuntimeError("not fitted")
+        return Z.double().mul(self.scale_).add(self.mean_).to(Z.dtype)
+
+
+def fold_batchnorm(linear, bn):
+    if bn.running_var is None:
+        raise ValueError("no running statistics to fold")
+    gain = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        gain = gain * bn.weight
+    offset = -bn.running_mean * gain
+    if bn.bias is not None:
+        offset = offset + bn.bias
+    old_bias = linear.bias if linear.bias is not None else torch.zeros_like(bn.running_mean)
+    out = nn.Linear(linear.in_features, linear.out_features,
+                    device=linear.weight.device, dtype=linear.weight.dtype)
+    with torch.no_grad():
+        out.weight.copy_(gain[:, None] * linear.weight)
+        out.bias.copy_(gain * old_bias + offset)
+    return out
+
+
+def accumulated_gradients(model, loss_fn, x, y, micro_batch):
+    named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+    kept = [p.grad for _, p in named]
+    for _, p in named:
+        p.grad = None
+    total = len(x)
+    for xs, ys in zip(torch.split(x, micro_batch), torch.split(y, micro_batch)):
+        (loss_fn(model(xs), ys) * len(xs) / total).backward()
+    found = {k: torch.zeros_like(p) if p.grad is None else p.grad for k, p in named}
+    for (_, p), g in zip(named, kept):
+        p.grad = g
+    return found
 '''
 CORRECT = OWN.replace("UNBIASED", "estimate = sigma2.detach() * (count / (count - 1))")
 BIASED = OWN.replace("UNBIASED", "estimate = sigma2.detach()")

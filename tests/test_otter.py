@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -125,7 +126,13 @@ def test_student_notebook_reads_as_the_stub(assigned):
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert 'raise NotImplementedError("Task 3.1: batch_norm in normalization.py")' in code
     assert "BEGIN SOLUTION" not in code and "BEGIN PROMPT" not in code
-    assert "correction=0" not in code and "var(" not in code, "no solution code"
+    solution = TOPIC.solution_path().read_text()
+    regions = re.findall(r"# BEGIN SOLUTION[^\n]*\n(.*?)# END SOLUTION", solution, re.S)
+    handed_out = {line.strip() for line in (TOPIC.assignment_dir() / TOPIC.filename).read_text().splitlines()}
+    lines = {line.strip() for line in code.splitlines()}
+    leaked = [line.strip() for region in regions for line in region.splitlines()
+              if len(line.strip()) > 20 and line.strip() not in handed_out and line.strip() in lines]
+    assert not leaked, f"solution code in the student's notebook: {leaked[:3]}"
     assert 'grader.check("normalization")' in code
     hidden = [t for t in nb["metadata"]["otter"]["tests"]["normalization"]["suites"][0]["cases"]
               if t["hidden"]]

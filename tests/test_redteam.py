@@ -83,7 +83,12 @@ FULL = sum(c.points for c in PLAN.checks) + PLAN.placement_points
 LNB = _points(("layer_norm_backward",))      # where attacks in layer_norm strike (2-D input)
 LNL = _points(("layer_norm_last_dim",))
 BNF = _points(("batchnorm_function_",))      # the BatchNormFunction checks
-BUILT = _points(("norm_modules_factory_kwargs",)) + PLAN.placement_points   # no output compared
+# what a submission whose batch_norm, layer_norm and BatchNormFunction outputs are all spoiled
+# still earns: the check that only builds the modules, the placement probe of that check, and
+# the tasks that call none of them (Standardizer, fold_batchnorm, accumulated_gradients: their
+# checks are tagged with their task, and their test models are testfns' own layers)
+BUILT = _points(("norm_modules_factory_kwargs",)) + PLAN.placement_points \
+    + sum(c.points for c in PLAN.checks if c.task)
 TORCH_CACHE = "torchinductor_"               # torch's cache folder, made in honest workers too
 
 
@@ -148,7 +153,7 @@ def _porcelain() -> set[str]:
 
 SCAN_ROOTS = ["/tmp", "/var/tmp", "/run/lock", "/dev/shm", str(ROOT), str(Path.home())]
 FIXED_NAMES = {"sitecustomize.py", "usercustomize.py", "torch.py", "results.json", "feedback.txt",
-               "instructor.txt", "gradebook.csv", "scores.csv", "report.html"}
+               "instructor.txt", "resume.json", "gradebook.csv", "scores.csv", "report.html"}
 
 
 def _scan_host(run: BatchRun, since: float, skip: set[Path]) -> dict[str, list[str]]:
@@ -241,7 +246,8 @@ def _survivors(run: BatchRun) -> dict[str, list[tuple[int, str]]]:
 
 def _out_files(out: Path, names: list[str]) -> tuple[list[str], list[str], list[str]]:
     expected = {"gradebook.csv", "scores.csv", "report.html"} | {
-        f"{n}/{f}" for n in names for f in ("results.json", "feedback.txt", "instructor.txt")}
+        f"{n}/{f}" for n in names for f in ("results.json", "feedback.txt", "instructor.txt",
+                                            "resume.json")}
     actual = {str(p.relative_to(out)) for p in out.rglob("*") if not p.is_dir()}
     forged = [p for p in sorted(actual) if RUN in (out / p).read_text(errors="ignore")]
     return sorted(actual - expected), sorted(expected - actual), forged

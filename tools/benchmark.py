@@ -29,12 +29,17 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if "--root" in sys.argv:            # another checkout of the package (an older commit, to compare)
+    ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 from autograder import isolation, launch, submission, variants, wire  # noqa: E402
 from autograder.config import Config  # noqa: E402
 from autograder.grader import grade_submission  # noqa: E402
-from autograder.plans import hidden_plan  # noqa: E402
+try:
+    from autograder.plans import hidden_plan  # noqa: E402
+except ImportError:                                     # before plans.py existed
+    from autograder.batch import hidden_plan  # noqa: E402
 from autograder.reference import ReferenceSide  # noqa: E402
 from autograder.sandbox import Limits, Worker, WorkerPool  # noqa: E402
 from autograder.topics import TOPICS  # noqa: E402
@@ -397,6 +402,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--n", type=int, help="submissions (batch: 200, peers: 4)")
     parser.add_argument("--jobs", type=int, default=2, help="batch: submissions graded at once")
+    parser.add_argument("--root", help="measure the package in this checkout instead")
     args = parser.parse_args()
     chosen = ("basics", "check", "warm", "gradescope", "peers", "batch") if args.what == "all" else (args.what,)
     for what in chosen:
