@@ -13,6 +13,7 @@ if str(ROOT / "tests") not in sys.path:
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
+@pytest.hookimpl(tryfirst=True)      # before xdist's, which reads the groups into node ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(_group(item)))
