@@ -210,6 +210,8 @@ def _processes() -> list[tuple[int, int, str, str]]:
             continue
         try:
             status = (entry / "status").read_text()
+            if "\nState:\tZ" in status or "\nState:\tX" in status:
+                continue                    # exited (a zombie until its parent reaps it): not running
             uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             try:
