@@ -10,12 +10,11 @@ gets a fresh worker.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 
 from . import forbidden, guard, messages, wire
-from .messages import in_place_message
 from .checks import Check, TopicChecks
 from .compare import compare
 from .config import Config
@@ -27,6 +26,7 @@ from .reference import DriverRun, ReferenceSide, run_driver
 from .sandbox import Worker, WorkerDied, WorkerPool, WorkerTimeout
 from .submission import Submission
 from .topics import TAMPER, TOPICS, Topic
+from .verdicts import Verdicts
 
 
 @dataclass
@@ -166,8 +166,9 @@ def import_failure(topic: Topic, error: dict) -> ImportState:
 
 # ----------------------------------------------------------------------------- one case
 
-class CaseRunner:
-    """Runs one (check, device) case for one submission and decides its Outcome."""
+class CaseRunner(Verdicts):
+    """Runs one (check, device) case for one submission and decides its Outcome (the verdicts
+    themselves are verdicts.py's, shared with the student's checker)."""
 
     def __init__(self, session: StudentSession, reference: ReferenceSide, topic_checks: TopicChecks,
                  config: Config, static: list[forbidden.Finding], refs: dict[str, set[str]]):
@@ -178,12 +179,8 @@ class CaseRunner:
         self.config = config
         self.static = static
         self.refs = refs
-
-    def outcome(self, check: Check, device: str, share: float, status: str, message: str = "",
-                detail: str = "") -> Outcome:
-        earned = share if status == "passed" else 0.0
-        return Outcome(check.id, device, check.topic, gettext(check.title), status, earned, share,
-                       message, detail, check.public, check.seed(self.config.base_seed))
+        self.base_seed = config.base_seed
+        self.tamper = TAMPER
 
     def limit(self, check: Check) -> float:
         """Seconds one call of this check may take in the worker."""
@@ -222,40 +219,14 @@ class CaseRunner:
         except Exception:             # noqa: BLE001 - the driver meets a broken worker itself
             pass
         got = run_driver(check, impl, device, seed)
-        found = self._forbidden_in_source(impl.log.calls)
+        found = self.forbidden_in_source(impl.log.calls)
         if found:
             return self.outcome(check, device, share, "forbidden", found)
         if got.error is not None:
             return self._failed_run(check, device, share, got.error, seed)
         if check.judge is not None:
-            try:
-                verdict = check.judge(got.outputs)
-            except Exception as exc:          # noqa: BLE001 - a value the judge could not read
-                verdict = _("The check could not use what your code returned: {error}.").format(
-                    error=exc)
-            if isinstance(verdict, tuple):    # (fraction of the points, message): partial credit
-                fraction, message = verdict
-                fraction = min(1.0, max(0.0, float(fraction)))
-                if fraction < 1.0:
-                    failed = self.outcome(check, device, share, "failed", message)
-                    return replace(failed, points=round(share * fraction, 6))
-                verdict = None
-            return self.outcome(check, device, share, "failed" if verdict else "passed", verdict or "")
-        mismatch = None
-        for name, value in expected.outputs.items():
-            mismatch = compare(name, got.outputs.get(name), value, check.tolerance)
-            if mismatch:
-                break
-        if mismatch:
-            message = mismatch.message + self._diagnose(check, device, seed, got)
-            return self.outcome(check, device, share, "failed", message)
-        extra = sorted(got.mutated - expected.mutated, key=str)
-        if extra:
-            return self.outcome(check, device, share, "failed", in_place_message(*extra[0], True))
-        missing = sorted(expected.mutated - got.mutated, key=str)
-        if missing:
-            return self.outcome(check, device, share, "failed", in_place_message(*missing[0], False))
-        return self.outcome(check, device, share, "passed")
+            return self.judged(check, device, share, got.outputs)
+        return self.compared(check, device, share, expected, got, seed)
 
     def placement(self, on_cpu: dict[str, Outcome]) -> Outcome:
         """The topic's device-placement probe, one case: every check that passed on the CPU
@@ -315,42 +286,14 @@ class CaseRunner:
                                 _("Your code stopped the grading process: {error}.").format(error=error),
                                 detail)
         if isinstance(error, RemoteError):
-            info = error.info
-            where = _(" ({file}, line {line})").format(file=info.get("file"), line=info["line"]) \
-                if info.get("line") and info.get("file") else ""
-            msg = str(info.get("message") or "")
-            if error.is_a("NotImplementedError") and msg.startswith("Task "):
-                return self.outcome(check, device, share, "not_implemented",
-                                    _("Not attempted yet ({task}).").format(task=msg.rstrip(".")))
-            return self.outcome(check, device, share, "error",
-                                _("Your code raised {kind}{where}: {message}").format(
-                                    kind=info.get("type"), where=where, message=info.get("message"))
-                                + self._diagnose_error(check, device, seed, error),
-                                str(info.get("traceback", "")))
+            return self.raised(check, device, share, error, seed)
         if isinstance(error, wire.WireError):
             if self.session.worker is not None:
                 self.session.worker.kill()          # its later replies could be out of step
             return self.outcome(check, device, share, "error",
                                 _("Your code returned something that could not be read back: "
                                   "{error}.").format(error=error))
-        return self.outcome(check, device, share, "error",
-                            _("The check could not use what your code returned: {error}.").format(
-                                error=f"{type(error).__name__}: {error}"))
-
-    def _forbidden_in_source(self, calls: list[str]) -> str:
-        """Forbidden names in the source of what the driver called (or at module level).
-
-        The clear, early word; the verdict does not rest on it, since the worker makes
-        the built-ins unreachable however they are named (guard.py)."""
-        called = set()
-        for root in calls:
-            called |= forbidden.reachable(root, self.refs)
-        lines = {}
-        for finding in self.static:
-            if finding.scope is None or finding.scope in called:
-                lines.setdefault(finding.name, finding.line)
-        return forbidden_message([_("{name} (line {line})").format(name=n, line=line)
-                                  for n, line in sorted(lines.items())])
+        return self.unusable(check, device, share, error)
 
     def _mistaken_runs(self, check: Check, device: str, seed: int):
         """(mistake, the reference's run with that mistake) for each mistake of this check."""
@@ -364,7 +307,7 @@ class CaseRunner:
             except Exception:                     # noqa: BLE001 - a broken hint must not stop grading
                 continue
 
-    def _diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
+    def diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
         """Name a known mistake when the submission's outputs match the mistaken reference's."""
         for mistake, wrong in self._mistaken_runs(check, device, seed):
             if wrong.error is not None or wrong.outputs is None:
@@ -376,7 +319,7 @@ class CaseRunner:
                 return f"\nLikely cause: {mistake.message}"
         return ""
 
-    def _diagnose_error(self, check: Check, device: str, seed: int, error: RemoteError) -> str:
+    def diagnose_error(self, check: Check, device: str, seed: int, error: RemoteError) -> str:
         """Name a known mistake when the submission raises what the mistaken reference raises:
         the same exception type with the same message."""
         for mistake, wrong in self._mistaken_runs(check, device, seed):

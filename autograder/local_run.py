@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,10 @@ import torch
 from . import forbidden, wire
 from .checks import Check, Inputs, TopicChecks
 from .compare import compare
-from .i18n import _, gettext
+from .i18n import _
 from .impl import Impl, LocalConnection, RemoteError, manual_seed
-from .messages import forbidden_message, in_place_message
 from .outcome import Outcome
+from .verdicts import Verdicts
 from . import worker
 from .worker import Executor
 
@@ -184,8 +184,9 @@ def import_failure(topic: Topic, error: dict) -> ImportState:
 
 # ----------------------------------------------------------------------------- one case
 
-class CaseRunner:
-    """One (check, device) case on the student's code: its Outcome, worded as the grader's."""
+class CaseRunner(Verdicts):
+    """One (check, device) case on the student's code: its Outcome, worded as the grader's
+    (verdicts.py decides it, for both)."""
 
     def __init__(self, session: Session, topic: Topic, topic_checks: TopicChecks, base_seed: int):
         self.session = session
@@ -199,12 +200,8 @@ class CaseRunner:
             self.imported = imported_findings(topic, source, session.course, session.files)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             self.static, self.refs, self.imported = [], {}, []     # the import reports it
-
-    def outcome(self, check: Check, device: str, share: float, status: str, message: str = "",
-                detail: str = "") -> Outcome:
-        earned = share if status == "passed" else 0.0
-        return Outcome(check.id, device, check.topic, gettext(check.title), status, earned, share,
-                       message, detail, check.public, check.seed(self.base_seed))
+        self.extra_forbidden = self.imported
+        self.tamper = session.course.tamper
 
     def run(self, check: Check, device: str, share: float) -> Outcome:
         impl = self.session.student_impl(self.topic)
@@ -227,74 +224,22 @@ class CaseRunner:
             pass
         with slow_notice(check, self.topic.timeout):
             got = run_driver(check, impl, device, seed)
-        found = self._forbidden_in_source(impl.log.calls)
+        found = self.forbidden_in_source(impl.log.calls)
         if found:
             return self.outcome(check, device, share, "forbidden", found)
-        if got.error is not None:
-            return self._failed_run(check, device, share, got.error)
-        if check.judge is not None:
-            return self._judged(check, device, share, got)
-        for name, value in expected.outputs.items():
-            mismatch = compare(name, got.outputs.get(name), value, check.tolerance)
-            if mismatch:
-                return self.outcome(check, device, share, "failed",
-                                    mismatch.message + self._diagnose(check, device, seed, got))
-        extra = sorted(got.mutated - expected.mutated, key=str)
-        if extra:
-            return self.outcome(check, device, share, "failed", in_place_message(*extra[0], True))
-        missing = sorted(expected.mutated - got.mutated, key=str)
-        if missing:
-            return self.outcome(check, device, share, "failed", in_place_message(*missing[0], False))
-        return self.outcome(check, device, share, "passed")
-
-    def _judged(self, check: Check, device: str, share: float, got: DriverRun) -> Outcome:
-        try:
-            verdict = check.judge(got.outputs)
-        except Exception as exc:          # noqa: BLE001 - a value the judge could not read
-            verdict = _("The check could not use what your code returned: {error}.").format(error=exc)
-        if isinstance(verdict, tuple):    # (fraction of the points, message): partial credit
-            fraction, message = verdict
-            fraction = min(1.0, max(0.0, float(fraction)))
-            if fraction < 1.0:
-                failed = self.outcome(check, device, share, "failed", message)
-                return replace(failed, points=round(share * fraction, 6))
-            verdict = None
-        return self.outcome(check, device, share, "failed" if verdict else "passed", verdict or "")
-
-    def _failed_run(self, check: Check, device: str, share: float, error: BaseException) -> Outcome:
-        if isinstance(error, RemoteError):
-            info = error.info
-            where = _(" ({file}, line {line})").format(file=info.get("file"), line=info["line"]) \
-                if info.get("line") and info.get("file") else ""
-            msg = str(info.get("message") or "")
-            if error.is_a("NotImplementedError") and msg.startswith("Task "):
-                return self.outcome(check, device, share, "not_implemented",
-                                    _("Not attempted yet ({task}).").format(task=msg.rstrip(".")))
-            return self.outcome(check, device, share, "error",
-                                _("Your code raised {kind}{where}: {message}").format(
-                                    kind=info.get("type"), where=where, message=info.get("message")),
-                                str(info.get("traceback", "")))
-        if isinstance(error, wire.WireError):
+        if isinstance(got.error, RemoteError):
+            return self.raised(check, device, share, got.error, seed)
+        if isinstance(got.error, wire.WireError):
             return self.outcome(check, device, share, "error",
                                 _("Your code returned something that could not be read back: "
-                                  "{error}.").format(error=error))
-        return self.outcome(check, device, share, "error",
-                            _("The check could not use what your code returned: {error}.").format(
-                                error=f"{type(error).__name__}: {error}"))
+                                  "{error}.").format(error=got.error))
+        if got.error is not None:
+            return self.unusable(check, device, share, got.error)
+        if check.judge is not None:
+            return self.judged(check, device, share, got.outputs)
+        return self.compared(check, device, share, expected, got, seed)
 
-    def _forbidden_in_source(self, calls: list[str]) -> str:
-        called = set()
-        for root in calls:
-            called |= forbidden.reachable(root, self.refs)
-        lines = {}
-        for finding in self.static:
-            if finding.scope is None or finding.scope in called:
-                lines.setdefault(finding.name, finding.line)
-        parts = [_("{name} (line {line})").format(name=n, line=line)
-                 for n, line in sorted(lines.items())] + self.imported
-        return forbidden_message(parts, self.session.course.tamper)
-
-    def _diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
+    def diagnose(self, check: Check, device: str, seed: int, got: DriverRun) -> str:
         """Name a known mistake when the outputs match its outputs on these inputs."""
         if self.base_seed != self.session.course.mistakes_seed:
             return ""                     # shipped for the course's base seed only

@@ -42,7 +42,8 @@ PACKAGE = "coursecheck"
 KIT_VERSION = "1.0"
 LANGS = ("en", "ru")
 SHARED = ("checks.py", "compare.py", "config.py", "forbidden.py", "i18n.py", "impl.py", "local_run.py",
-          "outcome.py", "messages.py", "report.py", "scoring.py", "testfns.py", "wire.py", "worker.py")
+          "outcome.py", "messages.py", "report.py", "scoring.py", "testfns.py", "verdicts.py", "wire.py",
+          "worker.py")
 # Text in shipped files that names the grader: (old, new), applied to public checks and notebooks.
 RENAMES = (("from autograder.checks import", f"from {PACKAGE}.checks import"),
            ("python -m autograder check", f"python -m {PACKAGE} check"),
