@@ -25,7 +25,7 @@ from typing import Any, Callable
 import torch
 
 # Re-exported for check modules: everything a driver needs comes from here.
-__all__ = ["Cause", "Check", "Inputs", "TopicChecks", "cause", "check", "collect", "raised", "RemoteError",
+__all__ = ["Cause", "Check", "DriverRun", "Inputs", "TopicChecks", "cause", "check", "collect", "raised", "RemoteError",
            "assign", "call_with_grad", "fetch", "fns_on", "make_param", "make_params", "manual_seed",
            "module_types", "torch_on"]
 from .impl import (RemoteError, assign, call_with_grad, fetch, fns_on, make_param,  # noqa: F401
@@ -137,6 +137,25 @@ class Inputs:
 
     def integer(self, low: int, high: int) -> int:
         return int(torch.randint(low, high, (1,), generator=self.generator))
+
+
+@dataclass(frozen=True)
+class DriverRun:
+    """What one driver run produced: outputs and log, or the exception it raised."""
+    outputs: dict | None
+    mutated: frozenset
+    error: BaseException | None = None
+
+
+def run_driver(check: Check, impl, device: str, seed: int) -> DriverRun:
+    """Run a check's driver on one implementation (an impl.Impl); its exception is returned."""
+    try:
+        outputs = check.driver(impl, Inputs(seed, device))
+    except Exception as exc:        # noqa: BLE001 - reported by the caller
+        return DriverRun(None, frozenset(impl.log.mutated), exc)
+    if not isinstance(outputs, dict):
+        outputs = {"result": outputs}
+    return DriverRun(outputs, frozenset(impl.log.mutated))
 
 
 @dataclass

@@ -38,7 +38,7 @@ from typing import Any
 import torch
 
 from . import forbidden, wire
-from .checks import Check, Inputs, TopicChecks
+from .checks import Check, DriverRun, TopicChecks, run_driver
 from .compare import compare
 from .i18n import _
 from .impl import Impl, LocalConnection, RemoteError, manual_seed
@@ -83,23 +83,6 @@ def backward_as_sum(result, upstream) -> None:
 
 
 # ----------------------------------------------------------------------------- both sides
-
-@dataclass(frozen=True)
-class DriverRun:
-    outputs: dict | None
-    mutated: frozenset
-    error: BaseException | None = None
-
-
-def run_driver(check: Check, impl: Impl, device: str, seed: int) -> DriverRun:
-    try:
-        outputs = check.driver(impl, Inputs(seed, device))
-    except Exception as exc:        # noqa: BLE001 - reported by the caller
-        return DriverRun(None, frozenset(impl.log.mutated), exc)
-    if not isinstance(outputs, dict):
-        outputs = {"result": outputs}
-    return DriverRun(outputs, frozenset(impl.log.mutated))
-
 
 @dataclass
 class ImportState:

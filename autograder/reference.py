@@ -25,35 +25,16 @@ import tempfile
 import threading
 import types
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from . import isolation, wire
-from .checks import Check, Inputs
+from .checks import Check, DriverRun, run_driver  # noqa: F401 - run_driver re-exported
 from .impl import Impl, LocalConnection
 from .topics import ROOT, TOPICS, Topic
 from .variants import Variant, apply
 from .worker import Executor
-
-
-@dataclass(frozen=True)
-class DriverRun:
-    """What one driver run produced: outputs and log, or the exception it raised."""
-    outputs: dict | None
-    mutated: frozenset
-    error: BaseException | None = None
-
-
-def run_driver(check: Check, impl: Impl, device: str, seed: int) -> DriverRun:
-    try:
-        outputs = check.driver(impl, Inputs(seed, device))
-    except Exception as exc:        # noqa: BLE001 - reported by the caller
-        return DriverRun(None, frozenset(impl.log.mutated), exc)
-    if not isinstance(outputs, dict):
-        outputs = {"result": outputs}
-    return DriverRun(outputs, frozenset(impl.log.mutated))
 
 
 class ReferenceSide:
