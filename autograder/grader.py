@@ -26,15 +26,7 @@ from .reference import DriverRun, ReferenceSide, run_driver
 from .sandbox import Worker, WorkerDied, WorkerPool, WorkerTimeout
 from .submission import Submission
 from .topics import TAMPER, TOPICS, Topic
-from .verdicts import Verdicts
-
-
-@dataclass
-class ImportState:
-    ok: bool
-    message: str = ""
-    detail: str = ""
-    status: str = "error"
+from .verdicts import ImportState, Verdicts, import_failure
 
 
 @dataclass
@@ -145,23 +137,6 @@ def forbidden_use(error: BaseException | None, worker: Worker | None) -> str | N
     names = [line[len(guard.LOG_PREFIX):].strip() for line in lines if line.startswith(guard.LOG_PREFIX)]
     name = names[-1][:120] if names else ""
     return name or _("a forbidden PyTorch built-in")
-
-
-def import_failure(topic: Topic, error: dict) -> ImportState:
-    kind, msg, line = error.get("type"), error.get("message", ""), error.get("line")
-    where = _(" (line {line})").format(line=line) if line else ""
-    if kind in ("SyntaxError", "IndentationError", "TabError"):
-        text = _("{file} has a syntax error{where}: {message}. Nothing in it could be graded.")
-    elif kind == "BlockingIOError" or "Resource temporarily unavailable" in str(msg):
-        text = _("{file} started more processes or threads than a worker may have{where} "
-                 "({message}): a fork or thread loop at import? Nothing in it could be graded.")
-    elif kind in ("ModuleNotFoundError", "ImportError"):
-        text = _("{file} could not be imported{where}: {message}. Only torch, numpy and the "
-                 "course's own modules are available.")
-    else:
-        text = _("{file} raised {kind} when imported{where}: {message}.")
-    text = text.format(file=topic.filename, where=where, message=msg, kind=kind)
-    return ImportState(False, text, detail=error.get("traceback", ""))
 
 
 # ----------------------------------------------------------------------------- one case

@@ -43,7 +43,7 @@ from .compare import compare
 from .i18n import _
 from .impl import Impl, LocalConnection, RemoteError, manual_seed
 from .outcome import Outcome
-from .verdicts import Verdicts
+from .verdicts import ImportState, Verdicts, import_failure
 from . import worker
 from .worker import Executor
 
@@ -83,14 +83,6 @@ def backward_as_sum(result, upstream) -> None:
 
 
 # ----------------------------------------------------------------------------- both sides
-
-@dataclass
-class ImportState:
-    ok: bool
-    message: str = ""
-    detail: str = ""
-    status: str = "error"
-
 
 @contextmanager
 def like_the_grader():
@@ -149,20 +141,6 @@ class Session:
             self.reference.modules[topic.module] = importlib.import_module(
                 f"{__package__}.torch_refs.{topic.module}")
         return Impl(LocalConnection(self.reference), topic.module, topic.name)
-
-
-def import_failure(topic: Topic, error: dict) -> ImportState:
-    kind, msg, line = error.get("type"), error.get("message", ""), error.get("line")
-    where = _(" (line {line})").format(line=line) if line else ""
-    if kind in ("SyntaxError", "IndentationError", "TabError"):
-        text = _("{file} has a syntax error{where}: {message}. Nothing in it could be graded.")
-    elif kind in ("ModuleNotFoundError", "ImportError"):
-        text = _("{file} could not be imported{where}: {message}. Only torch, numpy and the "
-                 "course's own modules are available.")
-    else:
-        text = _("{file} raised {kind} when imported{where}: {message}.")
-    text = text.format(file=topic.filename, where=where, message=msg, kind=kind)
-    return ImportState(False, text, detail=error.get("traceback", ""))
 
 
 # ----------------------------------------------------------------------------- one case

@@ -10,7 +10,7 @@ for itself: where the code runs, time limits, what a dead worker means.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from . import forbidden
 from .checks import Check
@@ -19,6 +19,33 @@ from .i18n import _, gettext
 from .impl import RemoteError
 from .messages import forbidden_message, in_place_message
 from .outcome import Outcome
+
+
+@dataclass
+class ImportState:
+    """A topic's module as its import left it: ok, or why not (the outcome of every case)."""
+    ok: bool
+    message: str = ""
+    detail: str = ""
+    status: str = "error"
+
+
+def import_failure(topic, error: dict) -> ImportState:
+    """What a student reads when the module did not import (`error`: worker.describe_error's)."""
+    kind, msg, line = error.get("type"), error.get("message", ""), error.get("line")
+    where = _(" (line {line})").format(line=line) if line else ""
+    if kind in ("SyntaxError", "IndentationError", "TabError"):
+        text = _("{file} has a syntax error{where}: {message}. Nothing in it could be graded.")
+    elif kind == "BlockingIOError" or "Resource temporarily unavailable" in str(msg):
+        text = _("{file} started more processes or threads than a worker may have{where} "
+                 "({message}): a fork or thread loop at import? Nothing in it could be graded.")
+    elif kind in ("ModuleNotFoundError", "ImportError"):
+        text = _("{file} could not be imported{where}: {message}. Only torch, numpy and the "
+                 "course's own modules are available.")
+    else:
+        text = _("{file} raised {kind} when imported{where}: {message}.")
+    text = text.format(file=topic.filename, where=where, message=msg, kind=kind)
+    return ImportState(False, text, detail=error.get("traceback", ""))
 
 
 class Verdicts:

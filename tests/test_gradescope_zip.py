@@ -13,14 +13,13 @@ import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from autograder.batch import grade_batch
 from autograder.config import Config
-from autograder.exporters.gradescope import autograder_zip
+from autograder.exporters.gradescope import autograder_zip, unpack
 from autograder.topics import ROOT, TOPICS
 
 pytestmark = pytest.mark.slow
@@ -68,13 +67,7 @@ def autograder(tmp_path_factory) -> Path:
     zip_path = home.parent / "autograder.zip"
     names = autograder_zip(zip_path, ROOT)
     assert {"setup.sh", "run_autograder"} <= set(names)
-    with zipfile.ZipFile(zip_path) as archive:
-        for info in archive.infolist():
-            target = home / "source" / info.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
-            target.chmod((info.external_attr >> 16) & 0o777 or 0o644)
-    shutil.copy(home / "source" / "run_autograder", home / "run_autograder")
+    unpack(zip_path, home)
     return home
 
 

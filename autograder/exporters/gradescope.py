@@ -2,6 +2,7 @@
 zip that Gradescope runs (setup.sh, run_autograder, the grader and its references)."""
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -130,6 +131,18 @@ def autograder_zip(out: Path, root: Path, hidden_visibility: str = HIDDEN_VISIBI
             archive.writestr(info, file.read_bytes())
             names.append(info.filename)
     return names
+
+
+def unpack(zip_path: Path, home: Path) -> None:
+    """Lay the zip out as Gradescope does: its files in home/source (modes kept) and
+    run_autograder at home/run_autograder (for tests and benchmarks that run it)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            target = home / "source" / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+            target.chmod((info.external_attr >> 16) & 0o777 or 0o644)
+    shutil.copy(home / "source" / "run_autograder", home / "run_autograder")
 
 
 def _reference_cache(root: Path) -> list[Path]:
