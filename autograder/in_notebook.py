@@ -24,7 +24,7 @@ from .plans import public_plan
 from .checks import Check
 from .compare import compare
 from .config import Config
-from .grader import in_place_message
+from .messages import in_place_message
 from .i18n import _, gettext
 from .impl import Impl, LocalConnection, RemoteError, manual_seed
 from .outcome import Outcome
