@@ -11,7 +11,7 @@ from cosmic_ray.commands.init import _all_work_items
 from autograder import mutants
 from autograder.batch import hidden_plan
 from autograder.config import Config
-from autograder.grader import import_failure
+from autograder.verdicts import import_failure
 from autograder.topics import ROOT, TOPICS
 
 CONFIG = Config(devices=("cpu",), jobs=2, timeout_scale=3.0)
